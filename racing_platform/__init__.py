@@ -1,0 +1,1 @@
+"""racing_platform: a Dagster data platform for Australian thoroughbred racing."""

@@ -1,0 +1,1 @@
+"""The racing.com source layer: GraphQL client, response archive and parsers."""
