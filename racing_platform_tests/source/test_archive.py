@@ -1,0 +1,94 @@
+"""The response archive: content-addressed, append-only, re-readable without the network."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from racing_platform.source.archive import ResponseArchive, content_sha256, iter_archive
+from racing_platform_tests.source.fixtures_client import FIXTURES_DIR
+
+T0 = datetime(2026, 3, 7, 1, 0, tzinfo=UTC)
+VARIABLES = {"meetCode": "5193242"}
+
+
+@pytest.fixture
+def races_body():
+    return json.loads((FIXTURES_DIR / "races.json").read_text())
+
+
+def test_sha256_is_of_the_canonical_json_of_operation_variables_and_body():
+    body = {"data": {"b": 1, "a": [1, 2]}}
+    expected = hashlib.sha256(
+        b'{"body":{"data":{"a":[1,2],"b":1}},"operation":"op","variables":{"x":"1"}}'
+    ).hexdigest()
+
+    assert content_sha256("op", {"x": "1"}, body) == expected
+    assert content_sha256("op", {"x": "1"}, {"data": {"a": [1, 2], "b": 1}}) == expected
+    assert content_sha256("op", {"x": "2"}, body) != expected
+
+
+def test_refetching_unchanged_content_only_moves_last_fetched_at(tmp_path, races_body):
+    archive = ResponseArchive(tmp_path / "a.sqlite")
+    first = archive.record("getRaceNumberList_CD", VARIABLES, races_body, fetched_at=T0)
+    again = archive.record("getRaceNumberList_CD", VARIABLES, races_body, fetched_at=T0 + timedelta(hours=2))
+
+    assert again == first and len(archive) == 1
+    record = archive.get(first)
+    assert (record.first_fetched_at, record.last_fetched_at, record.fetch_count) == (
+        T0,
+        T0 + timedelta(hours=2),
+        2,
+    )
+    assert record.body == races_body
+
+
+def test_changed_content_is_a_new_record_and_the_old_one_is_kept(tmp_path, races_body):
+    archive = ResponseArchive(tmp_path / "a.sqlite")
+    old = archive.record("getRaceNumberList_CD", VARIABLES, races_body, fetched_at=T0)
+    changed = json.loads(json.dumps(races_body))
+    changed["data"]["getNoCacheRacesForMeet"][0]["raceStatus"] = "Abandoned"
+    new = archive.record("getRaceNumberList_CD", VARIABLES, changed, fetched_at=T0 + timedelta(minutes=5))
+
+    assert new != old
+    assert [r.sha256 for r in archive.iter_records()] == [old, new]
+    assert archive.get(old).body == races_body
+
+
+def test_bodies_cannot_be_rewritten_or_deleted(tmp_path):
+    archive = ResponseArchive(tmp_path / "a.sqlite")
+    sha = archive.record("op", {}, {"data": {"x": 1}}, fetched_at=T0)
+
+    with sqlite3.connect(archive.path) as db:
+        with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+            db.execute("UPDATE responses SET body = x'00' WHERE sha256 = ?", (sha,))
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("DELETE FROM responses")
+    assert archive.get(sha).body == {"data": {"x": 1}}
+
+
+def test_iteration_filters_by_operation_and_outcome(tmp_path):
+    path = tmp_path / "a.sqlite"
+    archive = ResponseArchive(path)
+    archive.record("A", {}, {"data": {"a": 1}}, fetched_at=T0)
+    archive.record("B", {}, {"data": {"b": 1}}, fetched_at=T0 + timedelta(seconds=1))
+    archive.record(
+        "A",
+        {},
+        {"errors": [{"message": "boom"}]},
+        fetched_at=T0 + timedelta(seconds=2),
+        outcome="graphql_error",
+    )
+
+    assert [r.operation for r in iter_archive(path)] == ["A", "B"]
+    assert [r.body for r in iter_archive(path, operation="A")] == [{"data": {"a": 1}}]
+    assert [r.outcome for r in iter_archive(path, outcome=None)] == ["ok", "ok", "graphql_error"]
+
+
+def test_naive_timestamps_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ResponseArchive(tmp_path / "a.sqlite").record("op", {}, {}, fetched_at=datetime(2026, 3, 7))
