@@ -1,0 +1,990 @@
+"""World rows -> racing.com-shaped dicts, as of a clock instant.
+
+`WorldIndex` builds lookups once per world (the truth columns are dropped here, so no response can
+carry them). `Renderer` turns index rows into dicts whose keys are the schema's field names and whose
+values use racing.com's formats ("56.5kg", "$3.10", "2.97L", "1400m", centisecond strings, JSON-string
+prize money and lastFive, 0/1 ints for isTrial). Expensive sub-objects (horse, odds, races of a meeting)
+are callables: graphql-core's default resolver calls them only when a document selects the field.
+
+The visibility rules live in `clock.py`; every method here takes `now` and applies them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from itertools import permutations
+
+import pandas as pd
+
+from racing_platform.simulator import clock
+from racing_platform.simulator.world.model import TRUTH_COLUMNS, World
+
+SPELL = pd.Timedelta(days=84)  # a gap of 12 weeks starts a new preparation (first-up)
+CLOCKWISE_STATES = {"NSW", "QLD"}
+SEASON_TIMEZONE = "Australia/Melbourne"
+TOTE_TAKE = 0.85
+STAT_KEYS = [
+    "Career",
+    "Season",
+    "Good",
+    "GroupAndListed",
+    "Firm",
+    "Heavy",
+    "Soft",
+    "Synth",
+    "FirstUp",
+    "SecondUp",
+    "Jumps",
+    "Fast",
+    "Wet Fast",
+    "Wet",
+    "NonWet",
+    "Night",
+    "ThirdUp",
+    "Clockwise",
+    "Anti-Clockwise",
+    "Turf Tracks Only",
+    "All Weather Only",
+    "Weight For Age",
+    "Straight Tracks Only",
+    "Set Weights",
+]
+_SLUG_FORBIDDEN = re.compile(r"[^a-z0-9]+")
+
+
+class NotVisible(LookupError):
+    """The requested meeting or race does not exist yet at the clock's instant (or at all)."""
+
+    error_type = "NotFound"
+
+
+def missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _or_none(value):
+    return None if missing(value) else value
+
+
+def _as_date(value) -> date:
+    return (
+        value
+        if isinstance(value, date) and not isinstance(value, pd.Timestamp)
+        else pd.Timestamp(value).date()
+    )
+
+
+def url_slug(name: str) -> str:
+    """racing.com URL slug of the name as shown, sponsor included (real meetUrls carry sponsors)."""
+    return _SLUG_FORBIDDEN.sub("-", name.lower()).strip("-")
+
+
+def fmt_kg(kg: float) -> str:
+    return f"{float(kg):g}kg"
+
+
+def fmt_price(price) -> str | None:
+    return None if missing(price) else f"${float(price):.2f}"
+
+
+def fmt_plain_price(price) -> str | None:
+    """bettingFluctuationsPrice* are unprefixed and drop decimals from 10 up ("3.30", "21")."""
+    if missing(price):
+        return None
+    return f"{price:.2f}" if price < 10 else f"{price:g}"
+
+
+def fmt_lengths(lengths) -> str | None:
+    return None if missing(lengths) else f"{round(float(lengths), 2):g}L"
+
+
+def fmt_race_time(centiseconds) -> str | None:
+    if missing(centiseconds):
+        return None
+    minutes, rest = divmod(int(centiseconds), 6000)
+    seconds = f"{rest / 100:05.2f}"
+    return f"{minutes}:{seconds}" if minutes else seconds
+
+
+def ordinal(n: int) -> str:
+    if n >= 100:
+        return "SCR"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def form_figure(finish: int) -> str:
+    return str(finish) if finish < 10 else "0"
+
+
+def season_start(now: pd.Timestamp) -> date:
+    local = now.tz_convert(SEASON_TIMEZONE).date()
+    return date(local.year if local.month >= 8 else local.year - 1, 8, 1)
+
+
+def horse_age(foal_date, now: pd.Timestamp) -> str | None:
+    """Australian horses age on 1 August."""
+    if missing(foal_date):
+        return None
+    foaled = _as_date(foal_date)
+    foal_season = foaled.year if foaled.month >= 8 else foaled.year - 1
+    return f"{season_start(now).year - foal_season}YO"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One entry of a horse, denormalised with its race and meeting, for as-of statistics."""
+
+    entry_id: str
+    race_code: str
+    meet_code: str
+    start: pd.Timestamp
+    fields_at: pd.Timestamp
+    declared_at: pd.Timestamp
+    meeting_date: date
+    finish: int | None
+    margin: float | None
+    venue_code: str
+    venue_abbr: str
+    state: str
+    distance_m: int
+    track_condition: str
+    group: str
+    rdc_class: str
+    condition: str
+    jockey_code: str | None
+    handicap_rating: int | None
+    weight_kg: float
+    prize_won: float
+    professional: bool
+    counts: bool  # a real start: not abandoned, not a non-runner
+
+    def result_known(self, now: pd.Timestamp) -> bool:
+        return self.counts and self.declared_at <= now
+
+
+def record(runs: list[Run]) -> tuple[int, int, int, int]:
+    finishes = [r.finish for r in runs]
+    return len(finishes), finishes.count(1), finishes.count(2), finishes.count(3)
+
+
+def colon_stats(runs: list[Run]) -> str:
+    starts, w, s, t = record(runs)
+    return f"{starts}:{w}-{s}-{t}"
+
+
+def dash_stats(runs: list[Run]) -> str:
+    starts, w, s, t = record(runs)
+    return f"{starts}-{w}-{s}-{t}"
+
+
+def preparation_index(runs: list[Run]) -> list[int]:
+    """1 for first-up (debut or after a SPELL), 2 for second-up, ... in chronological order."""
+    out, previous = [], None
+    for run in runs:
+        out.append(1 if previous is None or run.start - previous.start >= SPELL else out[-1] + 1)
+        previous = run
+    return out
+
+
+class WorldIndex:
+    """Lookups over one World, without its truth columns."""
+
+    def __init__(self, world: World) -> None:
+        world.check_columns()
+        self.world = world
+        venues = self._records(world.venues, "venues")
+        self.venues = {str(v["venue_code"]): v for v in venues}
+        self.meetings: dict[str, dict] = {}
+        self.meetings_by_date: dict[date, list[dict]] = defaultdict(list)
+        for meeting in self._records(world.meetings, "meetings"):
+            meeting["meet_code"] = str(meeting["meet_code"])
+            meeting["meeting_date"] = _as_date(meeting["meeting_date"])
+            meeting["venue"] = self.venues[str(meeting["venue_code"])]
+            self.meetings[meeting["meet_code"]] = meeting
+            self.meetings_by_date[meeting["meeting_date"]].append(meeting)
+        self.races: dict[str, dict] = {}
+        self.races_by_meet: dict[str, list[dict]] = defaultdict(list)
+        for race in self._records(world.races, "races"):
+            race["race_code"], race["meet_code"] = str(race["race_code"]), str(race["meet_code"])
+            self.races[race["race_code"]] = race
+            self.races_by_meet[race["meet_code"]].append(race)
+        for races in self.races_by_meet.values():
+            races.sort(key=lambda r: r["race_number"])
+        self.entries: dict[str, dict] = {}
+        self.entries_by_race: dict[str, list[dict]] = defaultdict(list)
+        for entry in self._records(world.entries, "entries"):
+            entry["entry_id"], entry["race_code"] = str(entry["entry_id"]), str(entry["race_code"])
+            self.entries[entry["entry_id"]] = entry
+            self.entries_by_race[entry["race_code"]].append(entry)
+        for entries in self.entries_by_race.values():
+            entries.sort(key=lambda e: (e["saddlecloth"], bool(e["emergency"])))
+        self.horses = {str(h["horse_code"]): h for h in self._records(world.horses, "horses")}
+        self.jockeys = {str(j["jockey_code"]): j for j in self._records(world.jockeys, "jockeys")}
+        self.trainers = {str(t["trainer_code"]): t for t in self._records(world.trainers, "trainers")}
+        self.runners_count = {
+            code: sum(1 for e in entries if not missing(e["finish"]) and e["finish"] < 100)
+            for code, entries in self.entries_by_race.items()
+        }
+        self.runs_by_horse = self._build_runs()
+        self._odds = lru_cache(maxsize=512)(self._load_odds)
+
+    @staticmethod
+    def _records(frame: pd.DataFrame, table: str) -> list[dict]:
+        return frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore").to_dict("records")
+
+    def _build_runs(self) -> dict[str, list[Run]]:
+        runs: dict[str, list[Run]] = defaultdict(list)
+        for entry in self.entries.values():
+            race = self.races[entry["race_code"]]
+            meeting = self.meetings[race["meet_code"]]
+            venue = meeting["venue"]
+            finish = None if missing(entry["finish"]) else int(entry["finish"])
+            prizes = race["prize_money"] if isinstance(race["prize_money"], list | tuple) else []
+            prize = float(prizes[finish - 1]) if finish is not None and 0 < finish <= len(prizes) else 0.0
+            runs[str(entry["horse_code"])].append(
+                Run(
+                    entry_id=entry["entry_id"],
+                    race_code=race["race_code"],
+                    meet_code=meeting["meet_code"],
+                    start=race["start_time_utc"],
+                    fields_at=meeting["fields_at"],
+                    declared_at=race["start_time_utc"] + clock.RESULT_DECLARED_AFTER,
+                    meeting_date=meeting["meeting_date"],
+                    finish=finish,
+                    margin=_or_none(entry["margin_lengths"]),
+                    venue_code=str(venue["venue_code"]),
+                    venue_abbr=venue["abbr"],
+                    state=venue["state"],
+                    distance_m=int(race["distance_m"]),
+                    track_condition=race["track_condition"],
+                    group=race["group"],
+                    rdc_class=race["rdc_class"],
+                    condition=race["condition"] or "",
+                    jockey_code=_or_none(entry["jockey_code"]),
+                    handicap_rating=_or_none(entry["handicap_rating"]),
+                    weight_kg=float(entry["weight_kg"]),
+                    prize_won=prize,
+                    professional=not (meeting["is_trial"] or meeting["is_jumpout"]),
+                    counts=finish is not None and finish < 100 and not meeting["abandoned"],
+                )
+            )
+        for horse_runs in runs.values():
+            horse_runs.sort(key=lambda r: r.start)
+        return runs
+
+    def _load_odds(self, race_code: str) -> dict[str, dict[str, tuple[list[int], list[float]]]]:
+        """entry_id -> provider -> (unix seconds ascending, prices)."""
+        frame = self.world.odds_for_race(race_code)
+        out: dict[str, dict[str, tuple[list[int], list[float]]]] = defaultdict(dict)
+        if frame is None or frame.empty:
+            return out
+        frame = frame.sort_values("update_time_utc", kind="stable")
+        seconds = frame["update_time_utc"].map(lambda t: int(clock.to_utc(t).timestamp()))
+        for (entry_id, provider), idx in frame.groupby(
+            ["entry_id", "provider_code"], sort=True
+        ).groups.items():
+            out[str(entry_id)][str(provider)] = (
+                [int(s) for s in seconds.loc[idx]],
+                [float(p) for p in frame.loc[idx, "price"]],
+            )
+        return out
+
+    def odds(self, race_code: str) -> dict[str, dict[str, tuple[list[int], list[float]]]]:
+        return self._odds(race_code)
+
+    def meeting(self, meet_code: str, now: pd.Timestamp) -> dict:
+        meeting = self.meetings.get(str(meet_code))
+        if meeting is None or not clock.meeting_listed(meeting, now):
+            raise NotVisible(f"meeting {meet_code!r} is not listed (unknown meetCode or not yet listed)")
+        return meeting
+
+    def race(self, meet_code: str, race_number: int, now: pd.Timestamp) -> dict:
+        meeting = self.meeting(meet_code, now)
+        for race in self.races_by_meet.get(meeting["meet_code"], []):
+            if race["race_number"] == race_number:
+                return race
+        raise NotVisible(f"meeting {meet_code!r} has no race number {race_number}")
+
+
+class Renderer:
+    """Renders one request's objects at one instant (`now` is fixed for the whole response)."""
+
+    def __init__(self, index: WorldIndex, now: pd.Timestamp) -> None:
+        self.index = index
+        self.now = now
+        self._horse_cache: dict[str, dict] = {}
+
+    # ----- meetings ---------------------------------------------------------------------------
+    def meetings_on(self, day: date) -> list[dict]:
+        listed = [m for m in self.index.meetings_by_date.get(day, []) if clock.meeting_listed(m, self.now)]
+        listed.sort(key=lambda m: (self._first_start(m), m["meet_code"]))
+        return [self.meet(m) for m in listed]
+
+    def _first_start(self, meeting: dict) -> pd.Timestamp:
+        races = self.index.races_by_meet.get(meeting["meet_code"], [])
+        return min((r["start_time_utc"] for r in races), default=pd.Timestamp.max.tz_localize("UTC"))
+
+    def meet(self, meeting: dict) -> dict:
+        venue = meeting["venue"]
+        races = self.index.races_by_meet.get(meeting["meet_code"], [])
+        display = venue["display_name"] or venue["venue_name"]
+        day = meeting["meeting_date"].isoformat()
+        suffix = "-trials" if meeting["is_trial"] else "-jump-outs" if meeting["is_jumpout"] else ""
+        segment = f"{day}/{url_slug(display)}{suffix}"
+        professional = not (meeting["is_trial"] or meeting["is_jumpout"])
+        first = self._first_start(meeting)
+        return {
+            "id": meeting["meet_code"],
+            "meetCode": meeting["meet_code"],
+            "venue": display,
+            "venueName": display,
+            "venueCode": str(venue["venue_code"]),
+            "venueAbbr": venue["abbr"],
+            "trackCode": str(venue["venue_code"]),
+            "track": venue["venue_name"],
+            "trackName": display,
+            "date": day,
+            "state": venue["state"],
+            "country": "AUS",
+            "status": self.meeting_status(meeting),
+            "isTrial": int(bool(meeting["is_trial"])),
+            "isJumpOut": int(bool(meeting["is_jumpout"])),
+            "isTab": int(professional),
+            "isPicnic": 0,
+            "category": str(venue["tier"]).capitalize(),
+            "meetUrl": f"https://www.racing.com/form/{segment}",
+            "meetUrlSegment": segment,
+            "trackMap": f"https://s3-ap-southeast-2.amazonaws.com/racevic.static/trackmaps/{venue['abbr']}.svg",
+            "racesCount": len(races),
+            "firstRaceTime": clock.iso_utc(first) if races else None,
+            "trackCondition": meeting["track_condition"],
+            "trackRating": str(int(meeting["track_rating"] or 0)),
+            "railPosition": meeting["rail_position"],
+            "weather": meeting["weather"],
+            "weatherText": meeting["weather"],
+            "hasRunners": clock.fields_visible(meeting, self.now),
+            "hasRaceList": True,
+            "hasStewards": False,
+            "meetTips": [],
+            "races": lambda _info, **_: [self.race(meeting, r) for r in races],
+        }
+
+    def meeting_status(self, meeting: dict) -> str:
+        statuses = [
+            clock.race_status(meeting, r, self.now) for r in self.index.races_by_meet[meeting["meet_code"]]
+        ]
+        if not statuses:
+            return "Abandoned" if clock.abandonment_visible(meeting, self.now) else "Nominations"
+        pending = [s for s in statuses if s not in ("Paying", "Results")]
+        return pending[0] if pending else statuses[-1]
+
+    # ----- races ------------------------------------------------------------------------------
+    def races_for_meet(self, meet_code: str, *, unsorted: bool) -> list[dict]:
+        try:
+            meeting = self.index.meeting(meet_code, self.now)
+        except NotVisible:
+            return []
+        races = list(self.index.races_by_meet.get(meeting["meet_code"], []))
+        if unsorted:
+            # getNoCacheRacesForMeet is not sorted by race number on racing.com; keep it stable per race.
+            races.sort(key=lambda r: zlib.crc32(r["race_code"].encode()))
+        return [self.race(meeting, r) for r in races]
+
+    def race_form(self, meet_code: str, race_number: int) -> dict:
+        race = self.index.race(meet_code, race_number, self.now)
+        return self.race(self.index.meetings[race["meet_code"]], race)
+
+    def race(self, meeting: dict, race: dict) -> dict:
+        now = self.now
+        venue = meeting["venue"]
+        display = venue["display_name"] or venue["venue_name"]
+        status = clock.race_status(meeting, race, now)
+        resulted = clock.results_visible(meeting, race, now)
+        jumped = clock.race_has_jumped(race, now)
+        has_field = clock.fields_visible(meeting, now)
+        condition = race["track_condition"] if jumped else meeting["track_condition"]
+        rating = race["track_rating"] if jumped else meeting["track_rating"]
+        prizes = race["prize_money"] if isinstance(race["prize_money"], list | tuple) else []
+        day = meeting["meeting_date"].isoformat()
+        local_start = race["start_time_utc"].tz_convert(venue["timezone"])
+        sectionals = resulted and not missing(race["sectional_800_cs"])
+        entries = (lambda _info, **_: self.entries(meeting, race)) if has_field else []
+        meet = self.meet(meeting)
+        rendered = {
+            "id": race["race_code"],
+            "meetCode": meeting["meet_code"],
+            "raceNumber": int(race["race_number"]),
+            "raceStatus": status,
+            "status": status,
+            "name": race["name"],
+            "nameForm": race["name_form"],
+            "class": race["class_name"],
+            "rdcClass": race["rdc_class"],
+            "group": race["group"],
+            "condition": race["condition"],
+            "distance": f"{int(race['distance_m'])}m",
+            "time": clock.iso_utc(race["start_time_utc"]),
+            "timeAtVenue": local_start.strftime("%H:%M"),
+            "date": day,
+            "location": display,
+            "venueCode": str(venue["venue_code"]),
+            "venueAbbr": venue["abbr"],
+            "venueState": venue["state"],
+            "trackCode": str(venue["venue_code"]),
+            "venue": {
+                "venueName": display,
+                "venueCode": str(venue["venue_code"]),
+                "venueAbbr": venue["abbr"],
+                "state": venue["state"],
+            },
+            "meet": meet,
+            "isTrial": meet["isTrial"],
+            "isJumpOut": meet["isJumpOut"],
+            "trackCondition": condition,
+            "trackRating": str(int(rating or 0)),
+            "prizeMoney": [
+                json.dumps({"Position": i, "Value": f"{float(v):.2f}"}, separators=(",", ":"))
+                for i, v in enumerate(prizes, start=1)
+            ],
+            "totalPrizeMoney": f"{float(race['prize_money_total']):.2f}",
+            "runnersCount": self.index.runners_count.get(race["race_code"]) if resulted else None,
+            "fieldCount": self._field_count(race) if has_field else None,
+            "photoFinish": None,
+            "hasSectionals": bool(sectionals),
+            "hasTips": False,
+            "hasSpeedMap": False,
+            "hasResults": resulted,
+            "hasStewards": False,
+            "hasHistory": False,
+            "hasField": has_field,
+            "hasFullForm": has_field,
+            "raceTime": fmt_race_time(race["winning_time_cs"]) if resulted else None,
+            "toEightHundredMetresSeconds": int(race["sectional_800_cs"]) if sectionals else None,
+            "eightHundredToFourHundredMetresSeconds": int(race["sectional_800_400_cs"])
+            if sectionals
+            else None,
+            "fourHundredToFinishMetresSeconds": int(race["sectional_400_finish_cs"]) if sectionals else None,
+            "standardTimeId": "_".join(
+                (str(venue["venue_code"]), str(condition), str(int(race["distance_m"])), race["rdc_class"])
+            ),
+            "timingSource": "Simulator" if sectionals else None,
+            "stewardsReportUrl": (
+                f"https://cdn.rmdprod.racing.com/RV/stewards/{day}/{url_slug(display)}/stewardsreports/"
+                f"race-{int(race['race_number'])}.htm"
+                if resulted
+                else None
+            ),
+            "videoItems": [],
+            "bestBets": None,
+            "raceTips": [],
+            "raceEntryTimes": [],
+            "formRaceEntries": entries,
+            "raceEntries": entries,
+        }
+        return rendered
+
+    def _field_count(self, race: dict) -> int:
+        return sum(
+            1 for e in self.index.entries_by_race.get(race["race_code"], []) if not self._scratched(e, race)
+        )
+
+    # ----- entries ----------------------------------------------------------------------------
+    def _scratched(self, entry: dict, race: dict) -> bool:
+        meeting = self.index.meetings[race["meet_code"]]
+        if clock.happened(entry["scratched_at"], self.now):
+            return True
+        return (
+            clock.results_visible(meeting, race, self.now)
+            and not missing(entry["finish"])
+            and entry["finish"] >= 100
+        )
+
+    def entries(self, meeting: dict, race: dict) -> list[dict]:
+        entries = self.index.entries_by_race.get(race["race_code"], [])
+        scratched = {e["entry_id"]: self._scratched(e, race) for e in entries}
+        out_barriers = sorted(int(e["barrier"]) for e in entries if scratched[e["entry_id"]])
+        odds = self.odds_for_race(race, entries, scratched)
+        race_dict_cache: dict = {}
+
+        def race_dict(_info, **_):
+            if "race" not in race_dict_cache:
+                race_dict_cache["race"] = self.race(meeting, race)
+            return race_dict_cache["race"]
+
+        rendered = []
+        for entry in entries:
+            is_scratched = scratched[entry["entry_id"]]
+            drawn = int(entry["barrier"])
+            live = drawn - bisect.bisect_left(out_barriers, drawn)
+            rendered.append(
+                self.entry(
+                    meeting,
+                    race,
+                    entry,
+                    is_scratched,
+                    0 if is_scratched else live,
+                    odds.get(entry["entry_id"], []),
+                    race_dict,
+                )
+            )
+        return rendered
+
+    def entry(
+        self,
+        meeting: dict,
+        race: dict,
+        entry: dict,
+        is_scratched: bool,
+        barrier: int,
+        odds: list[dict],
+        race_dict,
+    ) -> dict:
+        now = self.now
+        resulted = clock.results_visible(meeting, race, now)
+        horse = self.index.horses.get(str(entry["horse_code"]), {})
+        horse_name = horse.get("horse_name")
+        jockey_code = _or_none(entry["jockey_code"]) if clock.jockeys_visible(meeting, now) else None
+        jockey = self.index.jockeys.get(str(jockey_code), {}) if jockey_code else {}
+        trainer = self.index.trainers.get(str(entry["trainer_code"]), {})
+        claim = float(_or_none(entry["claim_kg"]) or 0.0)
+        finish = int(entry["finish"]) if resulted and not missing(entry["finish"]) else None
+        if resulted and is_scratched:
+            finish = 109
+        ran = finish is not None and finish < 100
+        history = self.index.runs_by_horse.get(str(entry["horse_code"]), [])
+        before = [
+            r for r in history if r.start < race["start_time_utc"] and r.result_known(now) and r.professional
+        ]
+        previous = before[-1] if before else None
+        emergency_number = _or_none(entry["emergency_number"])
+        silk = f"https://cdn.silks.racing.com/bb/{entry['trainer_code']}.png"
+        win_prices = [o for o in odds if o["providerCode"] == self._reference_provider(odds)]
+        flucs = [f["amount"] for f in (win_prices[0]["flucsWin"] if win_prices else [])]
+        fluc_prices = [float(a.lstrip("$")) for a in flucs]
+        prizes = race["prize_money"] if isinstance(race["prize_money"], list | tuple) else []
+        return {
+            "id": entry["entry_id"],
+            "meetCode": meeting["meet_code"],
+            "raceCode": race["race_code"],
+            "raceNumber": int(race["race_number"]),
+            "raceEntryNumber": int(entry["saddlecloth"]),
+            "barrierNumber": barrier,
+            "liveBarrierNumber": int(entry["barrier"]) if is_scratched else barrier,
+            "weight": fmt_kg(entry["weight_kg"]),
+            "weightPrevious": fmt_kg(previous.weight_kg) if previous else None,
+            "weightCarried": fmt_kg(float(entry["weight_kg"]) - claim),
+            "apprenticeCanClaim": claim > 0,
+            "apprenticeAllowedClaim": f"{claim:g}",
+            "scratched": is_scratched,
+            "isLateScratching": is_scratched
+            and clock.happened(entry["scratched_at"], now)
+            and entry["scratched_at"] >= meeting["final_fields_at"],
+            "emergency": bool(entry["emergency"]),
+            "emergencyNumber": int(emergency_number) if emergency_number is not None else None,
+            "horseName": horse_name,
+            "horseCode": str(entry["horse_code"]),
+            "horseCountry": horse.get("country") if horse.get("country") not in (None, "AUS") else None,
+            "horseUrl": f"/horses/{url_slug(horse_name or '')}-{entry['horse_code']}",
+            "silkUrl": silk,
+            "jockeyName": jockey.get("jockey_name"),
+            "jockeyCode": str(jockey_code) if jockey_code else None,
+            "jockeyUrl": f"/jockeys/{jockey.get('url_slug')}-{jockey_code}" if jockey_code else None,
+            "jockeyChanged": False,
+            "trainerName": trainer.get("trainer_name"),
+            "trainerCode": str(entry["trainer_code"]),
+            "trainerUrl": f"/trainers/{url_slug(trainer.get('trainer_name') or '')}-{entry['trainer_code']}",
+            "handicapRating": _or_none(entry["handicap_rating"]),
+            "handicapRatingProgression": (
+                int(entry["handicap_rating"]) - int(previous.handicap_rating)
+                if previous and previous.handicap_rating is not None and not missing(entry["handicap_rating"])
+                else None
+            ),
+            "rdcClass": race["rdc_class"],
+            "gearHasChanges": False,
+            "gearChanges": None,
+            "gearList": None,
+            "lastGear": None,
+            "lastGearDate": None,
+            "comment": self._comment(entry, race, finish, previous),
+            "commentShort": self._short_comment(finish) if resulted else None,
+            "commentStewards": None,
+            "speedValue": None,
+            "isBlackbookSelected": None,
+            "isGetOnSelected": None,
+            "trackDistanceStats": colon_stats(
+                [
+                    r
+                    for r in before
+                    if r.venue_code == str(meeting["venue_code"]) and r.distance_m == int(race["distance_m"])
+                ]
+            ),
+            "trackStats": colon_stats([r for r in before if r.venue_code == str(meeting["venue_code"])]),
+            "distanceStats": colon_stats([r for r in before if r.distance_m == int(race["distance_m"])]),
+            "jockeyStats": colon_stats([r for r in before if jockey_code and r.jockey_code == jockey_code]),
+            "atThisClassStats": colon_stats([r for r in before if r.rdc_class == race["rdc_class"]]),
+            "lastRaceDate": previous.meeting_date.isoformat() if previous else None,
+            "position": finish,
+            "positionAbbreviation": ordinal(finish) if finish is not None else None,
+            "finish": finish,
+            "finishAbv": ordinal(finish) if finish is not None else None,
+            "margin": fmt_lengths(entry["margin_lengths"]) if ran else None,
+            "beatenMargin": fmt_lengths(entry["margin_lengths"]) if ran else None,
+            "winningTime": str(int(race["winning_time_cs"]))
+            if ran and not missing(race["winning_time_cs"])
+            else None,
+            "startingPrice": fmt_price(entry["starting_price"]) if ran else None,
+            "prizeMoney": (f"{float(prizes[finish - 1]):.0f}" if finish <= len(prizes) else "0")
+            if ran
+            else None,
+            "bonusMoney": "0" if ran else None,
+            "standardTimeDifference": None,
+            "timeSectional": None,
+            "positionAtSettled": None,
+            "positionAtSettledAbv": None,
+            "positionAt800": None,
+            "positionAt800Abv": None,
+            "positionAt400": None,
+            "positionAt400Abv": None,
+            "bettingFluctuationsPriceOpen": fmt_plain_price(fluc_prices[0])
+            if fluc_prices and not is_scratched
+            else None,
+            "bettingFluctuationsPriceMoveOne": fmt_plain_price(fluc_prices[1])
+            if len(fluc_prices) > 1 and not is_scratched
+            else None,
+            "bettingFluctuationsPriceMoveTwo": fmt_plain_price(fluc_prices[2])
+            if len(fluc_prices) > 2 and not is_scratched
+            else None,
+            "odds": odds,
+            "bestBets": None,
+            "faisHighlight": [],
+            "timing": None,
+            "horse": lambda _info, **_: self.horse(str(entry["horse_code"])),
+            "jockey": {
+                "id": str(jockey_code),
+                "name": jockey.get("jockey_name"),
+                "apprentice": bool(jockey.get("is_apprentice")),
+                "weightClaim": f"{claim:g}",
+            }
+            if jockey_code
+            else None,
+            "trainer": {"id": str(entry["trainer_code"]), "name": trainer.get("trainer_name")},
+            "race": race_dict,
+        }
+
+    @staticmethod
+    def _reference_provider(odds: list[dict]) -> str | None:
+        providers = sorted(o["providerCode"] for o in odds)
+        return "SB2" if "SB2" in providers else (providers[0] if providers else None)
+
+    def _comment(self, entry: dict, race: dict, finish: int | None, previous: Run | None) -> str:
+        if finish is not None and finish < 100:
+            margin = fmt_lengths(entry["margin_lengths"])
+            return (
+                f"Won by {margin}."
+                if finish == 1
+                else f"Finished {ordinal(finish)}, {margin} from the winner."
+            )
+        if finish is not None:
+            return "Scratched."
+        if previous is None:
+            return "First start."
+        placing = ordinal(previous.finish) if previous.finish is not None else "unplaced"
+        return f"Last start {placing} at {previous.venue_abbr} over {previous.distance_m}m."
+
+    @staticmethod
+    def _short_comment(finish: int | None) -> str | None:
+        if finish is None or finish >= 100:
+            return None
+        return "impressive" if finish == 1 else "kept on" if finish <= 3 else "no threat"
+
+    # ----- odds -------------------------------------------------------------------------------
+    def odds_for_race(
+        self, race: dict, entries: list[dict], scratched: dict[str, bool]
+    ) -> dict[str, list[dict]]:
+        book = self.index.odds(race["race_code"])
+        cutoff = int(self.now.timestamp())
+        latest: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+        for entry in entries:
+            for provider, (times, prices) in book.get(entry["entry_id"], {}).items():
+                visible = bisect.bisect_right(times, cutoff)
+                if visible:
+                    latest[(entry["entry_id"], provider)] = (times[:visible], prices[:visible])
+        favourite: dict[str, float] = {}
+        for (entry_id, provider), (_, prices) in latest.items():
+            if not scratched.get(entry_id):
+                favourite[provider] = min(favourite.get(provider, float("inf")), prices[-1])
+        field = sum(1 for e in entries if not scratched[e["entry_id"]])
+        out: dict[str, list[dict]] = defaultdict(list)
+        for (entry_id, provider), (times, prices) in sorted(latest.items()):
+            win = prices[-1]
+            out[entry_id].append(
+                {
+                    "id": f"{entry_id}-{provider}",
+                    "providerCode": provider,
+                    "oddsWin": fmt_price(win),
+                    "oddsPlace": fmt_price(place_price(win, field)),
+                    "oddsIsFavouriteWin": not scratched.get(entry_id) and win == favourite.get(provider),
+                    "oddsIsMarketMover": win < prices[0] * 0.8,
+                    "deepLinkWin": None,
+                    "deepLinkPlace": None,
+                    "deepLinkRace": None,
+                    "flucsWin": [
+                        {"updateTime": t, "amount": fmt_price(p)} for t, p in zip(times, prices, strict=True)
+                    ],
+                }
+            )
+        return out
+
+    # ----- horses -----------------------------------------------------------------------------
+    def horse(self, horse_code: str) -> dict | None:
+        if horse_code not in self._horse_cache:
+            self._horse_cache[horse_code] = self._render_horse(horse_code)
+        return self._horse_cache[horse_code]
+
+    def _render_horse(self, horse_code: str) -> dict | None:
+        """A horse as of the clock: includes runs after the race being viewed (racing.com's leakage trap)."""
+        horse = self.index.horses.get(horse_code)
+        if horse is None:
+            return None
+        now = self.now
+        all_entries = self.index.runs_by_horse.get(horse_code, [])
+        runs = [r for r in all_entries if r.result_known(now) and r.professional]
+        prep = dict(zip((r.entry_id for r in runs), preparation_index(runs), strict=True))
+        wins = [r for r in runs if r.finish == 1]
+        starts, w, s, t = record(runs)
+        rated = [
+            r
+            for r in all_entries
+            if r.professional and clock.happened(r.fields_at, now) and r.handicap_rating is not None
+        ]
+        figures: list[str] = []
+        for i, run in enumerate(runs):
+            if i and run.start - runs[i - 1].start >= SPELL:
+                figures.append("-")
+            figures.append(form_figure(run.finish))
+        last = runs[-1] if runs else None
+        season = season_start(now)
+        year_ago = now - pd.Timedelta(days=365)
+        by_condition = {
+            c: [r for r in runs if r.track_condition == c]
+            for c in ("Firm", "Good", "Soft", "Heavy", "Synthetic")
+        }
+        distances_won = sorted({r.distance_m for r in wins})
+        silk = f"https://cdn.silks.racing.com/bb/{last_trainer(self.index, all_entries)}.png"
+        stat_runs = {
+            "Career": runs,
+            "Season": [r for r in runs if r.meeting_date >= season],
+            "Good": by_condition["Good"],
+            "GroupAndListed": [r for r in runs if r.group != "ungrouped"],
+            "Firm": by_condition["Firm"],
+            "Heavy": by_condition["Heavy"],
+            "Soft": by_condition["Soft"],
+            "Synth": by_condition["Synthetic"],
+            "FirstUp": [r for r in runs if prep[r.entry_id] == 1],
+            "SecondUp": [r for r in runs if prep[r.entry_id] == 2],
+            "Jumps": [],
+            "Fast": by_condition["Firm"],
+            "Wet Fast": [],
+            "Wet": by_condition["Soft"] + by_condition["Heavy"],
+            "NonWet": by_condition["Firm"] + by_condition["Good"] + by_condition["Synthetic"],
+            "Night": [],
+            "ThirdUp": [r for r in runs if prep[r.entry_id] == 3],
+            "Clockwise": [r for r in runs if r.state in CLOCKWISE_STATES],
+            "Anti-Clockwise": [r for r in runs if r.state not in CLOCKWISE_STATES],
+            "Turf Tracks Only": [r for r in runs if r.track_condition != "Synthetic"],
+            "All Weather Only": by_condition["Synthetic"],
+            "Weight For Age": [r for r in runs if "weight for age" in r.condition.lower()],
+            "Straight Tracks Only": [],
+            "Set Weights": [r for r in runs if "set weights" in r.condition.lower()],
+        }
+        return {
+            "id": horse_code,
+            "name": horse["horse_name"],
+            "age": horse_age(horse["foal_date"], now),
+            "sex": horse["sex"],
+            "colour": horse["colour"],
+            "foalDate": _as_date(horse["foal_date"]).isoformat() if not missing(horse["foal_date"]) else None,
+            "owners": None,
+            "sireHorseName": horse["sire"],
+            "damHorseName": horse["dam"],
+            "country": horse["country"] if horse["country"] not in (None, "AUS") else None,
+            "rating": str(int(rated[-1].handicap_rating)) if rated else None,
+            "ratingProgression": (
+                int(rated[-1].handicap_rating) - int(rated[-2].handicap_rating) if len(rated) > 1 else None
+            ),
+            "lastFive": json.dumps(figures[-5:], separators=(",", ":")),
+            "careerWinPercent": f"{round(100 * w / starts) if starts else 0}%",
+            "careerPlacePercent": f"{round(100 * (w + s + t) / starts) if starts else 0}%",
+            "careerPrizeMoney": f"${round(sum(r.prize_won for r in runs)):,}",
+            "lastTenStats": colon_stats(runs[-10:]),
+            "lastTwelveMonthsStats": colon_stats([r for r in runs if r.start >= year_ago]),
+            "firstUpStats": colon_stats(stat_runs["FirstUp"]),
+            "secondUpStats": colon_stats(stat_runs["SecondUp"]),
+            "thirdUpStats": colon_stats(stat_runs["ThirdUp"]),
+            "winningRange": f"{distances_won[0]} - {distances_won[-1]}" if distances_won else None,
+            "maxDistanceWon": str(distances_won[-1]) if distances_won else None,
+            "minDistanceWon": str(distances_won[0]) if distances_won else None,
+            "firmStats": dash_stats(by_condition["Firm"]),
+            "goodStats": dash_stats(by_condition["Good"]),
+            "softStats": dash_stats(by_condition["Soft"]),
+            "heavyStats": dash_stats(by_condition["Heavy"]),
+            "syntheticStats": dash_stats(by_condition["Synthetic"]),
+            "jumpsRecordStats": "0-0-0-0",
+            "groupListedStats": dash_stats(stat_runs["GroupAndListed"]),
+            "lastRaceDate": last.meeting_date.isoformat() if last else None,
+            "lastWinDate": wins[-1].meeting_date.isoformat() if wins else None,
+            "silkUrl": silk,
+            "stats": [
+                {"key": key, "starts": str(n), "firsts": str(a), "seconds": str(b), "thirds": str(c)}
+                for key in STAT_KEYS
+                for n, a, b, c in [record(stat_runs[key])]
+            ],
+            "lastProfessionalRaceEntryItem": self._last_run(last) if last else None,
+            "blackBook": None,
+        }
+
+    def _last_run(self, run: Run) -> dict:
+        return {
+            "id": run.entry_id,
+            "raceCode": run.race_code,
+            "meetCode": run.meet_code,
+            "position": run.finish,
+            "finish": run.finish,
+            "positionAbbreviation": ordinal(run.finish),
+            "finishAbv": ordinal(run.finish),
+            "race": {
+                "id": run.race_code,
+                "runnersCount": self.index.runners_count.get(run.race_code),
+                "distance": f"{run.distance_m}m",
+                "date": run.meeting_date.isoformat(),
+                "venueAbbr": run.venue_abbr,
+                "videoItems": [],
+            },
+        }
+
+    # ----- betting ----------------------------------------------------------------------------
+    def betting_data(self, meet_code: str, race_number: int) -> dict:
+        race = self.index.race(meet_code, race_number, self.now)
+        meeting = self.index.meetings[race["meet_code"]]
+        entries = self.index.entries_by_race.get(race["race_code"], [])
+        scratched = {e["entry_id"]: self._scratched(e, race) for e in entries}
+        odds = self.odds_for_race(race, entries, scratched) if clock.fields_visible(meeting, self.now) else {}
+        exotics: list[dict] = []
+        professional = not (meeting["is_trial"] or meeting["is_jumpout"])
+        if professional and clock.results_visible(meeting, race, self.now):
+            exotics = exotic_dividends(entries)
+        return {
+            "exotics": exotics,
+            "formRaceEntries": [
+                {
+                    "id": e["entry_id"],
+                    "raceEntryNumber": int(e["saddlecloth"]),
+                    "horseName": self.index.horses.get(str(e["horse_code"]), {}).get("horse_name"),
+                    "oddsByProvider": odds.get(e["entry_id"], []),
+                }
+                for e in entries
+                if clock.fields_visible(meeting, self.now)
+            ],
+        }
+
+
+def last_trainer(index: WorldIndex, runs: list[Run]) -> str | None:
+    if not runs:
+        return None
+    return str(index.entries[runs[-1].entry_id]["trainer_code"])
+
+
+def place_price(win: float, field: int) -> float | None:
+    """Fixed place price as bookmakers derive it: a quarter (8+ runners) or a third of the win odds."""
+    if field < 5:
+        return None
+    return round(1 + (win - 1) / (4 if field >= 8 else 3), 2)
+
+
+def exotic_dividends(entries: list[dict]) -> list[dict]:
+    """Tote dividends consistent with the starting prices (Harville order probabilities, 15% take)."""
+    runners = [
+        e
+        for e in entries
+        if not missing(e["finish"])
+        and e["finish"] < 100
+        and not missing(e["starting_price"])
+        and e["starting_price"] > 1
+    ]
+    if len(runners) < 3:
+        return []
+    implied = {e["entry_id"]: 1 / float(e["starting_price"]) for e in runners}
+    total = sum(implied.values())
+    p = {k: v / total for k, v in implied.items()}
+    by_finish = sorted(runners, key=lambda e: e["finish"])
+    first, second, third = (e["entry_id"] for e in by_finish[:3])
+    number = {e["entry_id"]: int(e["saddlecloth"]) for e in runners}
+
+    def ordered(*ids: str) -> float:
+        prob, left = 1.0, 1.0
+        for i in ids:
+            prob *= p[i] / left
+            left -= p[i]
+        return prob
+
+    def in_top3(a: str, b: str) -> float:
+        others = [k for k in p if k not in (a, b)]
+        return sum(ordered(*order) for c in others for order in permutations((a, b, c)))
+
+    def dividend(prob: float) -> str:
+        return fmt_price(max(1.0, round(TOTE_TAKE / prob, 1)))
+
+    def sel(*ids: str) -> str:
+        return "/".join(str(number[i]) for i in ids)
+
+    return [
+        {
+            "poolStatusCode": "Quinella",
+            "wageringProduct": "Vic",
+            "selections": sel(first, second),
+            "amount": dividend(ordered(first, second) + ordered(second, first)),
+        },
+        {
+            "poolStatusCode": "Exacta",
+            "wageringProduct": "Vic",
+            "selections": sel(first, second),
+            "amount": dividend(ordered(first, second)),
+        },
+        {
+            "poolStatusCode": "Trifecta",
+            "wageringProduct": "Vic",
+            "selections": sel(first, second, third),
+            "amount": dividend(ordered(first, second, third)),
+        },
+        {
+            "poolStatusCode": "Quinella Place 1",
+            "wageringProduct": "Vic",
+            "selections": sel(first, second),
+            "amount": dividend(in_top3(first, second)),
+        },
+        {
+            "poolStatusCode": "Quinella Place 2",
+            "wageringProduct": "Vic",
+            "selections": sel(first, third),
+            "amount": dividend(in_top3(first, third)),
+        },
+        {
+            "poolStatusCode": "Quinella Place 3",
+            "wageringProduct": "Vic",
+            "selections": sel(second, third),
+            "amount": dividend(in_top3(second, third)),
+        },
+    ]

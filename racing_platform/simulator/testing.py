@@ -1,0 +1,108 @@
+"""Run the simulator on a real socket for tests: `with running_simulator(world, now=...) as sim: sim.url`."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import requests
+import uvicorn
+
+from racing_platform.simulator.server import create_app
+from racing_platform.simulator.world.model import World
+
+STARTUP_TIMEOUT_SECONDS = 15.0
+
+
+class SimulatorControl:
+    """Thin client for the `/_sim/*` control endpoints."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _call(self, method: str, path: str, **kwargs):
+        response = self.session.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.text}")
+        return response.json()
+
+    def health(self) -> dict:
+        return self._call("GET", "/_sim/health")
+
+    def clock(self) -> dict:
+        return self._call("GET", "/_sim/clock")
+
+    def set_clock(self, now: datetime | str, *, frozen: bool = True) -> dict:
+        value = now.isoformat() if isinstance(now, datetime) else str(now)
+        return self._call("POST", "/_sim/clock", json={"now": value, "frozen": frozen})
+
+    def advance(self, seconds: float) -> dict:
+        return self._call("POST", "/_sim/clock", json={"advance_seconds": seconds})
+
+    def queue_faults(self, faults: list[dict], match: dict | None = None) -> dict:
+        body: dict = {"faults": faults}
+        if match is not None:
+            body["match"] = match
+        return self._call("POST", "/_sim/faults", json=body)
+
+    def clear_faults(self) -> dict:
+        return self._call("DELETE", "/_sim/faults")
+
+    def requests_log(self) -> list[dict]:
+        return self._call("GET", "/_sim/requests")["requests"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/_sim/requests")
+
+    def truth(self, *, meet_code: str | None = None, race_code: str | None = None) -> list[dict]:
+        params = {k: v for k, v in (("meetCode", meet_code), ("raceCode", race_code)) if v}
+        return self._call("GET", "/_sim/truth", params=params)["rows"]
+
+
+@dataclass
+class RunningSimulator:
+    url: str  # the GraphQL endpoint, ending with "/"
+    control: SimulatorControl
+    app: object
+
+
+@contextlib.contextmanager
+def running_simulator(
+    world: World | None = None, *, seed: int = 0, now: datetime | str | None = None, **opts
+) -> Iterator[RunningSimulator]:
+    """Serve the simulator with uvicorn on 127.0.0.1 (a free port) in a background thread.
+
+    `opts` go to `create_app` (frozen, fault_rate, fault_seed, clock). With `now` the clock is frozen there.
+    """
+    app = create_app(world, seed=seed, now=now, **opts)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"simulator-{port}", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"simulator did not start on 127.0.0.1:{port}")
+        time.sleep(0.01)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        yield RunningSimulator(url=f"{base}/", control=SimulatorControl(base), app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
