@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import yaml
 
@@ -53,7 +54,7 @@ class VenueRegistry:
         return self.state_timezones.get((state or "").upper())
 
     def slugify(self, name: str) -> str:
-        """Sponsor-stripped, lower-case, hyphenated slug ("Sportsbet Sandown Hillside" -> sandown-hillside)."""
+        """Sponsor-stripped, lower-case, hyphenated ("Sportsbet Sandown Hillside" -> sandown-hillside)."""
         text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().strip()
         text = text.replace("-", " ")
         lowered = text.lower()
@@ -76,8 +77,10 @@ class VenueRegistry:
 
 @lru_cache(maxsize=4)
 def load_venues(path: str | None = None) -> VenueRegistry:
-    raw = yaml.safe_load(open(path or config_dir() / "venues.yaml", encoding="utf-8"))
-    venues = tuple(Venue(**{k: (str(v) if v is not None else None) for k, v in row.items()}) for row in raw["venues"])
+    raw = yaml.safe_load((Path(path) if path else config_dir() / "venues.yaml").read_text(encoding="utf-8"))
+    venues = tuple(
+        Venue(**{k: (str(v) if v is not None else None) for k, v in row.items()}) for row in raw["venues"]
+    )
     return VenueRegistry(
         venues=venues,
         state_timezones={k.upper(): v for k, v in raw["state_timezones"].items()},

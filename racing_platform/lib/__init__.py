@@ -1,0 +1,1 @@
+"""Shared Dagster machinery used by every stage (cell runs, metadata)."""
