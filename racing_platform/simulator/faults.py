@@ -194,27 +194,32 @@ def describe_request(scope: Scope, body: bytes) -> GraphQLRequestInfo:
     if not isinstance(payload, dict):
         payload = {}
     variables = payload.get("variables") if isinstance(payload.get("variables"), dict) else {}
-    operation_name = payload.get("operationName") or None
+    operation_name, fields = selected_operation(
+        payload.get("query") or "", payload.get("operationName") or None
+    )
     return GraphQLRequestInfo(
         method=method,
         operation_name=operation_name,
-        root_fields=root_fields(payload.get("query") or "", operation_name),
+        root_fields=fields,
         variables=variables,
         api_key_present=bool(headers.get("x-api-key")),
     )
 
 
-def root_fields(query: str, operation_name: str | None) -> list[str]:
+def selected_operation(query: str, operation_name: str | None) -> tuple[str | None, list[str]]:
+    """The operation a request runs (from the document when operationName is absent) and its root fields."""
     try:
         document = parse(query)
     except GraphQLSyntaxError:
-        return []
+        return operation_name, []
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name:
         operations = [d for d in operations if d.name and d.name.value == operation_name]
-    if not operations:
-        return []
-    return [s.name.value for s in operations[0].selection_set.selections if isinstance(s, FieldNode)]
+    if len(operations) != 1:
+        return operation_name, []
+    operation = operations[0]
+    fields = [s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+    return operation_name or (operation.name.value if operation.name else None), fields
 
 
 async def _read_body(receive: Receive) -> bytes:

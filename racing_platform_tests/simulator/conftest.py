@@ -44,6 +44,19 @@ def ts(value: str) -> pd.Timestamp:
 NAT = pd.NaT
 
 
+def horse_code(label: str) -> str:
+    """Test labels "H7" become racing.com-like numeric codes ("5300007")."""
+    return str(5_300_000 + int(label.lstrip("H")))
+
+
+def jockey_code(n: int) -> str:
+    return str(775_000 + n)
+
+
+def trainer_code(n: int) -> str:
+    return str(20_970_000 + n)
+
+
 def _meeting(
     code, venue, day, *, listed, fields, final, trial=False, abandoned_at=None, condition="Good", rating=4
 ):
@@ -113,13 +126,13 @@ def _entries(race_code, horses, *, finishes, sps, probs, scratched=None, emergen
             {
                 "entry_id": f"{race_code}{i:02d}",
                 "race_code": race_code,
-                "horse_code": horse,
+                "horse_code": horse_code(horse),
                 "saddlecloth": i,
                 "barrier": i,
                 "weight_kg": 60.0 - i * 0.5,
                 "claim_kg": (claim or {}).get(i, 0.0),
-                "jockey_code": f"J{(i % 4) + 1}",
-                "trainer_code": f"T{(i % 3) + 1}",
+                "jockey_code": jockey_code((i % 4) + 1),
+                "trainer_code": trainer_code((i % 3) + 1),
                 "handicap_rating": 70 + i,
                 "emergency": i in emergencies,
                 "emergency_number": 1 if i in emergencies else pd.NA,
@@ -301,7 +314,7 @@ def build_world() -> World:
     horses = pd.DataFrame(
         [
             {
-                "horse_code": f"H{n}",
+                "horse_code": horse_code(f"H{n}"),
                 "horse_name": f"Test Horse {n}",
                 "sex": "Gelding" if n % 2 else "Mare",
                 "foal_date": date(2021, 9, 1 + n % 20),
@@ -319,7 +332,7 @@ def build_world() -> World:
     jockeys = pd.DataFrame(
         [
             {
-                "jockey_code": f"J{n}",
+                "jockey_code": jockey_code(n),
                 "jockey_name": name,
                 "url_slug": slug,
                 "is_apprentice": n == 4,
@@ -335,7 +348,7 @@ def build_world() -> World:
     )
     trainers = pd.DataFrame(
         [
-            {"trainer_code": f"T{n}", "trainer_name": name, "skill": 0.5}
+            {"trainer_code": trainer_code(n), "trainer_name": name, "skill": 0.5}
             for n, name in [(1, "K.Waugh"), (2, "Gai Waterhouse & Adrian Bott"), (3, "B.Baker")]
         ]
     )
