@@ -1,0 +1,183 @@
+"""Data contracts (pandera) for the tables the racing.com parsers produce.
+
+The one module for contracts: per-table rules live here now; cross-table rules (results against the
+field, odds against runners) join them later. Columns and dtypes mirror `source.parsers.TABLE_COLUMNS` (a
+test keeps the two in step). Keys the warehouse partitions and joins on (meet code, meeting date, venue
+slug, race code) must be present: a lone response parsed without its meeting's context fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+UtcTimestamp = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
+Text = pd.StringDtype
+Int = pd.Int64Dtype
+Flag = pd.BooleanDtype
+
+# A venue slug is a Dagster partition key: lower-case words joined by '-', never `| , [ ]`.
+VENUE_SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+WEIGHT_KG = {"min_value": 45.0, "max_value": 75.0}
+APPRENTICE_CLAIM_KG = {"min_value": 0.0, "max_value": 4.0}
+NON_RUNNER_FINISH_CODE = 100  # racing.com finish codes from here up (109 = scratched) are not placings
+
+
+class _Contract(pa.DataFrameModel):
+    class Config:
+        strict = False  # downstream may add columns (e.g. ranks); the declared ones must hold
+        coerce = False  # the parser types every column; a wrong dtype is a parser bug to surface
+
+
+class MeetingsSchema(_Contract):
+    meet_code: Series[Text] = pa.Field(unique=True)
+    meeting_date: Series[pa.Date]
+    venue: Series[Text]
+    venue_slug: Series[Text] = pa.Field(str_matches=VENUE_SLUG_PATTERN)
+    venue_code: Series[Text] = pa.Field(nullable=True)
+    state: Series[Text] = pa.Field(nullable=True)
+    timezone: Series[Text] = pa.Field(nullable=True)
+    is_trial: Series[Flag]
+    is_jumpout: Series[Flag]
+    meet_url: Series[Text] = pa.Field(nullable=True)
+    fetched_at: Series[UtcTimestamp] = pa.Field(nullable=True)
+
+
+class _RaceKeyed(_Contract):
+    meet_code: Series[Text]
+    meeting_date: Series[pa.Date]
+    venue_slug: Series[Text] = pa.Field(str_matches=VENUE_SLUG_PATTERN)
+    race_code: Series[Text]
+    race_number: Series[Int] = pa.Field(ge=1, le=50)
+    fetched_at: Series[UtcTimestamp] = pa.Field(nullable=True)
+
+
+class RacesSchema(_RaceKeyed):
+    race_code: Series[Text] = pa.Field(unique=True)
+    venue: Series[Text] = pa.Field(nullable=True)
+    state: Series[Text] = pa.Field(nullable=True)
+    venue_code: Series[Text] = pa.Field(nullable=True)
+    timezone: Series[Text] = pa.Field(nullable=True)
+    race_name: Series[Text] = pa.Field(nullable=True)
+    name_form: Series[Text] = pa.Field(nullable=True)
+    race_class: Series[Text] = pa.Field(nullable=True)
+    class_name: Series[Text] = pa.Field(nullable=True)
+    group: Series[Text] = pa.Field(nullable=True)
+    race_status: Series[Text] = pa.Field(nullable=True)
+    is_trial: Series[Flag] = pa.Field(nullable=True)
+    is_jumpout: Series[Flag] = pa.Field(nullable=True)
+    start_time_utc: Series[UtcTimestamp] = pa.Field(nullable=True)
+    start_time_local: Series[pa.DateTime] = pa.Field(nullable=True)
+    distance_m: Series[Int] = pa.Field(nullable=True, ge=100, le=7500)
+    track_condition: Series[Text] = pa.Field(nullable=True)
+    track_rating: Series[Int] = pa.Field(nullable=True, ge=1, le=10)
+    prize_money_total: Series[float] = pa.Field(nullable=True, ge=0)
+    prize_money: Series[object] = pa.Field(nullable=True)
+    conditions: Series[Text] = pa.Field(nullable=True)
+    winning_time_s: Series[float] = pa.Field(nullable=True, gt=0)
+    sectional_800_s: Series[float] = pa.Field(nullable=True, gt=0)
+    sectional_800_400_s: Series[float] = pa.Field(nullable=True, gt=0)
+    sectional_400_finish_s: Series[float] = pa.Field(nullable=True, gt=0)
+
+    @pa.dataframe_check(error="start_time_local is start_time_utc on the venue's clock: both or neither")
+    def local_start_follows_utc(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["start_time_local"].isna() | df["start_time_utc"].notna()
+
+
+class _EntryRows(_RaceKeyed):
+    venue: Series[Text] = pa.Field(nullable=True)
+    state: Series[Text] = pa.Field(nullable=True)
+    entry_id: Series[Text] = pa.Field(nullable=True)
+    horse_code: Series[Text] = pa.Field(nullable=True)
+    horse_name: Series[Text]
+    barrier: Series[Int] = pa.Field(nullable=True, ge=1)  # drawn runners only; scratched -> null
+    weight_kg: Series[float] = pa.Field(nullable=True, in_range=WEIGHT_KG)
+    claim_kg: Series[float] = pa.Field(nullable=True, in_range=APPRENTICE_CLAIM_KG)
+    carried_weight_kg: Series[float] = pa.Field(nullable=True, ge=40.0, le=75.0)
+    jockey_code: Series[Text] = pa.Field(nullable=True)
+    jockey_name: Series[Text] = pa.Field(nullable=True)
+    trainer_code: Series[Text] = pa.Field(nullable=True)
+    trainer_name: Series[Text] = pa.Field(nullable=True)
+    scratched: Series[Flag]
+
+    @pa.dataframe_check(error="a scratched runner has no barrier (racing.com sends 0; the parser nulls it)")
+    def scratched_have_no_barrier(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df["scratched"].fillna(False) | df["barrier"].isna()
+
+
+class RunnersSchema(_EntryRows):
+    horse_code: Series[Text]
+    saddlecloth: Series[Int] = pa.Field(ge=1)
+    horse_country: Series[Text] = pa.Field(nullable=True)
+    emergency: Series[Flag] = pa.Field(nullable=True)
+    emergency_number: Series[Int] = pa.Field(nullable=True, ge=1)
+    handicap_rating: Series[Int] = pa.Field(nullable=True, ge=0)
+    last_five: Series[object] = pa.Field(nullable=True)
+
+    class Config:
+        unique = ["race_code", "saddlecloth"]  # after the parser keeps the runner that ran
+
+
+class ResultsSchema(_EntryRows):
+    saddlecloth: Series[Int] = pa.Field(nullable=True, ge=1)  # race lists name only the horse
+    finish_code: Series[Int] = pa.Field(nullable=True, ge=1)
+    finish_position: Series[Int] = pa.Field(nullable=True, ge=1)
+    margin_lengths: Series[float] = pa.Field(nullable=True, ge=0)
+    starting_price: Series[float] = pa.Field(nullable=True, gt=1)
+    winning_time_s: Series[float] = pa.Field(nullable=True, gt=0)
+    prize_money_won: Series[float] = pa.Field(nullable=True, ge=0)
+    position_at_800: Series[Int] = pa.Field(nullable=True, ge=1)
+    position_at_400: Series[Int] = pa.Field(nullable=True, ge=1)
+
+    @pa.dataframe_check(error="one result per race and saddlecloth (per race and horse where no saddlecloth)")
+    def one_result_per_runner(cls, df: pd.DataFrame) -> Series[bool]:
+        by_saddlecloth = df["saddlecloth"].notna() & df.duplicated(["race_code", "saddlecloth"], keep=False)
+        by_horse = df["saddlecloth"].isna() & df.duplicated(["race_code", "horse_name"], keep=False)
+        return ~(by_saddlecloth | by_horse)
+
+    @pa.dataframe_check(error="a placing is a finish code below 100; scratched runners have no placing")
+    def placings_are_runners(cls, df: pd.DataFrame) -> Series[bool]:
+        placed = df["finish_position"].notna()
+        code_agrees = df["finish_code"].isna() | (df["finish_code"] < NON_RUNNER_FINISH_CODE)
+        return ~placed | (code_agrees.fillna(False) & ~df["scratched"].fillna(False))
+
+    @pa.dataframe_check(error="the winner's margin is 0 (racing.com shows its margin to second)")
+    def winner_margin_is_zero(cls, df: pd.DataFrame) -> Series[bool]:
+        winner = (df["finish_position"] == 1).fillna(False)
+        return ~winner | df["margin_lengths"].isna() | (df["margin_lengths"] == 0)
+
+
+class OddsSchema(_RaceKeyed):
+    entry_id: Series[Text]
+    horse_code: Series[Text] = pa.Field(nullable=True)
+    saddlecloth: Series[Int] = pa.Field(nullable=True, ge=1)
+    provider_code: Series[Text]
+    win_price: Series[float] = pa.Field(nullable=True, gt=1)
+    place_price: Series[float] = pa.Field(nullable=True, ge=1)
+    is_favourite: Series[Flag] = pa.Field(nullable=True)
+    is_market_mover: Series[Flag] = pa.Field(nullable=True)
+
+    class Config:
+        unique = ["entry_id", "provider_code"]
+
+
+class OddsFlucsSchema(_Contract):
+    race_code: Series[Text]
+    entry_id: Series[Text]
+    saddlecloth: Series[Int] = pa.Field(nullable=True, ge=1)
+    provider_code: Series[Text]
+    update_time_utc: Series[UtcTimestamp]
+    win_price: Series[float] = pa.Field(nullable=True, gt=1)
+
+
+SCHEMAS: dict[str, type[_Contract]] = {
+    "meetings": MeetingsSchema,
+    "races": RacesSchema,
+    "runners": RunnersSchema,
+    "results": ResultsSchema,
+    "odds": OddsSchema,
+    "odds_flucs": OddsFlucsSchema,
+}

@@ -1,0 +1,484 @@
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+
+import pandas as pd
+import pandera.errors
+import pytest
+
+from racing_platform.contracts import SCHEMAS, RunnersSchema
+from racing_platform.source.parsers import (
+    MEETINGS_BY_DATE,
+    RACE_FIELD,
+    RACE_RESULTS,
+    RACES_FOR_MEET,
+    RACES_NO_CACHE,
+    REQUIRED_KEYS,
+    TABLE_COLUMNS,
+    ParseError,
+    SchemaDriftError,
+    detect_operation,
+    empty_table,
+    parse_response,
+)
+
+RANDWICK = {"meetCode": "5193242", "raceNumber": 3}
+RANDWICK_DAY = {"meeting_date": dt.date(2026, 3, 7)}
+ROSEHILL = {"meetCode": "5193246", "raceNumber": 1}
+ROSEHILL_DAY = {"meeting_date": dt.date(2026, 3, 21)}  # the response names no date; the caller knows it
+FLEMINGTON = {"meetCode": "5193238"}
+FETCHED_AT = "2026-03-07T09:00:00Z"
+FORM = "https://www.racing.com/form"
+
+
+def by_horse(frame: pd.DataFrame, name: str) -> pd.Series:
+    rows = frame[frame["horse_name"] == name]
+    assert len(rows) == 1, f"expected one row for {name}, got {len(rows)}"
+    return rows.iloc[0]
+
+
+def validate_all(tables) -> None:
+    for name, frame in tables.items():
+        SCHEMAS[name].validate(frame, lazy=True)
+
+
+# -- operation detection -------------------------------------------------------------------------------
+
+
+def test_detects_each_fixture_operation_with_and_without_envelope(
+    races_payload, race_entries_payload, race_result_payload
+):
+    for payload, expected in [
+        (races_payload, RACES_NO_CACHE),
+        (race_entries_payload, RACE_FIELD),
+        (race_result_payload, RACE_RESULTS),
+    ]:
+        assert detect_operation(payload) == expected
+        assert detect_operation(payload["data"]) == expected
+
+
+def test_fixtures_carry_every_key_their_documents_select(
+    races_payload, race_entries_payload, race_result_payload
+):
+    """The required-key sets must hold on the real responses, or the first real fetch would raise."""
+    for payload in (races_payload, race_entries_payload, race_result_payload):
+        parse_response(payload)  # raises SchemaDriftError on a missing key
+
+
+def test_envelope_or_not_parses_the_same(race_result_payload):
+    with_envelope = parse_response(race_result_payload, variables=RANDWICK)
+    bare = parse_response(race_result_payload["data"], variables=RANDWICK)
+    for name, frame in with_envelope.items():
+        pd.testing.assert_frame_equal(frame, getattr(bare, name))
+
+
+def test_operation_names_and_client_document_names_are_accepted(races_payload, race_result_payload):
+    assert parse_response(races_payload, operation="getRaceNumberList_CD").operation == RACES_NO_CACHE
+    assert parse_response(race_result_payload, operation="getRaceForm").operation == RACE_RESULTS
+    with pytest.raises(ParseError, match="unknown operation 'getHorseProfile'"):
+        parse_response(races_payload, operation="getHorseProfile")
+
+
+def test_graphql_errors_are_a_parse_error():
+    with pytest.raises(ParseError, match="Unauthorized"):
+        parse_response(
+            {"data": None, "errors": [{"message": "Unauthorized", "errorType": "UnauthorizedException"}]}
+        )
+
+
+# -- Royal Randwick R3 results (raceResult.json) -----------------------------------------------------------
+
+
+def test_randwick_results_pin_the_winner_and_runner_up(race_result_payload):
+    tables = parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY)
+    results = tables.results
+    assert len(results) == 14
+
+    chayan = by_horse(results, "Chayan")
+    assert chayan["finish_position"] == 1
+    assert chayan["saddlecloth"] == 2
+    assert chayan["barrier"] == 7
+    assert chayan["weight_kg"] == 56.5
+    assert chayan["starting_price"] == pytest.approx(3.10)
+    assert chayan["margin_lengths"] == 0.0  # racing.com sends 2.97L, the margin to second
+    assert chayan["jockey_name"] == "J.B.McDonald"
+    assert chayan["jockey_code"] == "775359"
+    assert chayan["horse_code"] == "5369579"
+    assert chayan["winning_time_s"] == pytest.approx(69.45)
+
+    agrarian_girl = by_horse(results, "Agrarian Girl")
+    assert agrarian_girl["finish_position"] == 2
+    assert agrarian_girl["margin_lengths"] == pytest.approx(2.97)
+    assert agrarian_girl["starting_price"] == pytest.approx(2.70)
+    assert by_horse(results, "Miss Trump")["margin_lengths"] == pytest.approx(12.42)
+
+
+def test_randwick_scratchings_are_non_runners_without_position_or_barrier(race_result_payload):
+    results = parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY).results
+    scratched = results[results["scratched"]]
+    assert len(scratched) == 5
+    assert scratched["finish_position"].isna().all()
+    assert scratched["barrier"].isna().all()  # racing.com sends barrierNumber 0
+    assert (scratched["finish_code"] == 109).all()
+    assert scratched["starting_price"].isna().all()
+    assert results.loc[~results["scratched"], "finish_position"].tolist() == [2, 1, 3, 4, 6, 7, 8, 5, 9]
+
+
+def test_randwick_meeting_context(race_result_payload):
+    tables = parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY)
+    race = tables.races.iloc[0]
+    assert race["race_code"] == "5449708"
+    assert race["meet_code"] == "5193242"
+    assert race["race_number"] == 3
+    assert race["meeting_date"] == dt.date(2026, 3, 7)
+    assert race["state"] == "NSW"
+    assert race["venue"] == "Royal Randwick"
+    assert race["venue_slug"] == "royal-randwick"
+    assert race["race_class"] == "Group 2"
+    assert race["winning_time_s"] == pytest.approx(69.45)
+    assert pd.isna(race["start_time_utc"])  # the results document selects no time
+    assert set(tables.results["meeting_date"]) == {dt.date(2026, 3, 7)}
+    assert set(tables.results["venue_slug"]) == {"royal-randwick"}
+
+
+def test_results_date_falls_back_to_the_entries_meet_url_without_context(race_result_payload):
+    races = parse_response(race_result_payload).races
+    assert races.loc[0, "meeting_date"] == dt.date(2026, 3, 7)  # race.meet.meetUrl ends /form/2026-03-07/...
+
+
+def test_randwick_odds_one_row_per_runner_and_provider(race_result_payload):
+    tables = parse_response(
+        race_result_payload, variables=RANDWICK, context=RANDWICK_DAY, fetched_at=FETCHED_AT
+    )
+    odds = tables.odds
+    assert len(odds) == 161
+    assert not odds.duplicated(["entry_id", "provider_code"]).any()
+    chayan_sb = odds[(odds["saddlecloth"] == 2) & (odds["provider_code"] == "SB2")].iloc[0]
+    assert chayan_sb["win_price"] == pytest.approx(3.00)
+    assert chayan_sb["place_price"] == pytest.approx(1.30)
+    assert chayan_sb["is_market_mover"]
+    assert chayan_sb["fetched_at"] == pd.Timestamp(FETCHED_AT)
+    favourite = odds[odds["is_favourite"].fillna(False)]
+    assert set(favourite["saddlecloth"]) == {1}  # Agrarian Girl
+    assert odds.loc[odds["provider_code"] == "OP", "place_price"].isna().all()
+
+    flucs = tables.odds_flucs
+    first = flucs[(flucs["saddlecloth"] == 2) & (flucs["provider_code"] == "SB2")].iloc[:2]
+    assert first["update_time_utc"].tolist() == [
+        pd.Timestamp(1772593225, unit="s", tz="UTC"),
+        pd.Timestamp(1772593313, unit="s", tz="UTC"),
+    ]
+    assert first["win_price"].tolist() == [5.50, 4.60]
+    assert flucs["win_price"].gt(1).all() or flucs["win_price"].isna().any()  # "$0.00" suspended -> null
+
+
+def test_results_response_also_yields_the_field_as_it_ran(race_result_payload):
+    runners = parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY).runners
+    assert len(runners) == 14
+    assert by_horse(runners, "Chayan")["last_five"] == ["2", "7", "1"]
+    assert runners["handicap_rating"].isna().all()  # the results document does not select it
+
+
+# -- Flemington race list (races.json) ---------------------------------------------------------------------
+
+
+def test_flemington_race_list(races_payload):
+    tables = parse_response(races_payload, variables=FLEMINGTON)
+    races = tables.races
+    assert len(races) == 10
+    assert races["race_number"].tolist() == [6, 3, 1, 5, 2, 7, 9, 4, 10, 8]  # racing.com does not sort
+    assert sorted(races["race_number"]) == list(range(1, 11))
+
+    r6 = races[races["race_number"] == 6].iloc[0]
+    assert r6["race_code"] == "5435930"
+    assert r6["distance_m"] == 1400
+    assert r6["track_condition"] == "Good"
+    assert r6["track_rating"] == 4
+    assert r6["prize_money_total"] == 300000.0
+    assert r6["prize_money"][:2] == [180000.0, 54000.0]
+    assert r6["start_time_utc"] == pd.Timestamp("2026-03-07T04:05:00Z")
+    assert r6["start_time_local"] == pd.Timestamp("2026-03-07 15:05")
+    assert r6["timezone"] == "Australia/Melbourne"
+    assert r6["meeting_date"] == dt.date(2026, 3, 7)
+    assert r6["state"] == "VIC"
+    assert r6["venue_slug"] == "flemington"
+    assert r6["meet_code"] == "5193238"
+    assert r6["winning_time_s"] == pytest.approx(82.77)
+    assert r6["sectional_800_s"] == pytest.approx(36.17)
+    assert not r6["is_trial"] and not r6["is_jumpout"]
+
+
+def test_flemington_result_lines_have_null_runner_columns(races_payload):
+    results = parse_response(races_payload, variables=FLEMINGTON).results
+    assert len(results) == 107
+    assert results["saddlecloth"].isna().all() and results["barrier"].isna().all()
+    assert results["claim_kg"].isna().all()  # not selected: unknown, not 0
+    r6 = results[results["race_number"] == 6]
+    assert by_horse(r6, "Zambales")["finish_position"] == 2
+    assert (r6["finish_position"] == 1).sum() == 1
+    assert r6["scratched"].sum() == 2 and r6.loc[r6["scratched"], "finish_position"].isna().all()
+    r9 = results[results["race_number"] == 9]
+    assert (r9["finish_position"] == 11).sum() == 2  # a dead heat is data, not a duplicate
+    assert parse_response(races_payload, variables=FLEMINGTON).runners.empty
+
+
+# -- Rosehill Gardens R1 field (raceEntries.json) -----------------------------------------------------------
+
+
+def test_rosehill_field(race_entries_payload):
+    tables = parse_response(race_entries_payload, variables=ROSEHILL, context=ROSEHILL_DAY)
+    runners = tables.runners
+    assert len(runners) == 15
+    assert tables.results.empty  # pre-race: no placings yet
+
+    northern_eyes = by_horse(runners, "Northern Eyes")
+    assert northern_eyes["saddlecloth"] == 1
+    assert northern_eyes["barrier"] == 13
+    assert northern_eyes["weight_kg"] == 60.0
+    assert northern_eyes["claim_kg"] == 2.0
+    assert northern_eyes["carried_weight_kg"] == 58.0
+    assert northern_eyes["handicap_rating"] == 72
+    assert northern_eyes["last_five"] == ["2", "9", "-", "0", "8"]
+    assert northern_eyes["jockey_code"] == "20841213"
+    assert by_horse(runners, "Agita")["claim_kg"] == 0.0  # apprenticeCanClaim false
+
+    race = tables.races.iloc[0]
+    assert race["track_rating"] is pd.NA  # trackRating "0" = unrated
+    assert race["distance_m"] == 1500
+    assert race["race_status"] == "FinalFields"
+    assert race["class_name"] == "MIDWAY BM72"
+    assert race["meet_code"] == "5193246" and race["race_number"] == 1
+    assert race["venue_slug"] == "rosehill-gardens"
+    assert len(tables.odds) == 60
+    assert tables.odds_flucs["update_time_utc"].min() == pd.Timestamp("2026-03-18 04:30:55", tz="UTC")
+
+
+def test_field_without_context_keeps_codes_from_the_entries_and_a_null_date(race_entries_payload):
+    race = parse_response(race_entries_payload).races.iloc[0]
+    assert race["meet_code"] == "5193246"  # from formRaceEntries[].meetCode
+    assert race["race_number"] == 1  # from formRaceEntries[].raceNumber
+    assert race["meeting_date"] is None
+
+
+# -- contracts on the fixtures -----------------------------------------------------------------------------
+
+
+def test_fixture_tables_honour_the_contracts(races_payload, race_entries_payload, race_result_payload):
+    validate_all(parse_response(races_payload, variables=FLEMINGTON, fetched_at=FETCHED_AT))
+    validate_all(parse_response(race_entries_payload, variables=ROSEHILL, context=ROSEHILL_DAY))
+    validate_all(parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY))
+
+
+def test_contracts_declare_the_parser_columns_and_dtypes(race_result_payload):
+    tables = parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY)
+    for name, frame in tables.items():
+        assert list(frame.columns) == list(TABLE_COLUMNS[name])
+        declared = SCHEMAS[name].to_schema().columns
+        assert set(declared) == set(frame.columns), name
+
+
+def test_contract_rejects_an_impossible_weight_and_a_zero_barrier(race_entries_payload):
+    runners = parse_response(race_entries_payload, variables=ROSEHILL, context=ROSEHILL_DAY).runners
+    runners.loc[0, "weight_kg"] = 85.0
+    runners.loc[1, "barrier"] = 0
+    with pytest.raises(pandera.errors.SchemaErrors) as raised:
+        RunnersSchema.validate(runners, lazy=True)
+    assert set(raised.value.failure_cases["column"]) == {"weight_kg", "barrier"}
+
+
+def test_contract_rejects_a_lone_response_without_its_meeting_date(race_entries_payload):
+    with pytest.raises(pandera.errors.SchemaErrors):
+        RunnersSchema.validate(parse_response(race_entries_payload).runners, lazy=True)
+
+
+def test_empty_tables_have_the_declared_dtypes():
+    tables = parse_response({"data": {"GetMeetingByDate": []}})
+    assert tables.operation == MEETINGS_BY_DATE
+    for name, frame in tables.items():
+        assert frame.empty and list(frame.columns) == list(TABLE_COLUMNS[name])
+        SCHEMAS[name].validate(frame)
+    assert str(empty_table("races")["start_time_utc"].dtype) == "datetime64[ns, UTC]"
+    assert str(empty_table("runners")["saddlecloth"].dtype) == "Int64"
+
+
+# -- racing.com's traps --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scratched_first", [True, False])
+def test_a_saddlecloth_listed_twice_keeps_the_runner_that_ran(race_result_payload, scratched_first):
+    entries = race_result_payload["data"]["getRaceForm"]["formRaceEntries"]
+    ran = next(e for e in entries if e["raceEntryNumber"] == 8)
+    ghost = {
+        **copy.deepcopy(ran),
+        "id": "99999999",
+        "horseName": "Scratched Emergency",
+        "scratched": True,
+        "finish": 109,
+        "position": 109,
+        "barrierNumber": 0,
+        "startingPrice": None,
+        "odds": [],
+    }
+    entries.insert(entries.index(ran) + (0 if scratched_first else 1), ghost)
+
+    tables = parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY)
+    for frame in (tables.runners, tables.results):
+        eight = frame[frame["saddlecloth"] == 8]
+        assert eight["entry_id"].tolist() == ["15503197"]
+        assert eight["horse_name"].tolist() == ["Naadra"]
+        assert not eight["scratched"].any()
+    validate_all(tables)
+
+
+def test_schema_drift_names_the_field_and_the_race(race_result_payload):
+    del race_result_payload["data"]["getRaceForm"]["formRaceEntries"][4]["barrierNumber"]
+    with pytest.raises(SchemaDriftError) as raised:
+        parse_response(race_result_payload)
+    error = raised.value
+    assert (error.operation, error.field, error.race) == (RACE_RESULTS, "barrierNumber", "5449708")
+    assert str(error) == (
+        "getRaceForm (getRaceResults_CD) race 5449708 (meetCode 5193242 R3): "
+        "field 'barrierNumber' missing from formRaceEntries[4]"
+    )
+
+
+def test_schema_drift_in_a_race_list_names_the_race(races_payload):
+    del races_payload["data"]["getNoCacheRacesForMeet"][2]["distance"]
+    with pytest.raises(SchemaDriftError, match=r"race 5435932 .*R1.*'distance' missing from .*\[2\]"):
+        parse_response(races_payload, variables=FLEMINGTON)
+
+
+def test_a_present_null_is_data_not_drift(race_entries_payload):
+    entry = race_entries_payload["data"]["getRaceForm"]["formRaceEntries"][0]
+    entry["weight"] = None  # before acceptances racing.com has no weights
+    entry["barrierNumber"] = None
+    runner = parse_response(race_entries_payload).runners.iloc[0]
+    assert (
+        pd.isna(runner["weight_kg"]) and pd.isna(runner["barrier"]) and pd.isna(runner["carried_weight_kg"])
+    )
+
+
+def test_an_unreadable_value_names_the_field_and_the_race(race_entries_payload):
+    race_entries_payload["data"]["getRaceForm"]["formRaceEntries"][3]["weight"] = "fifty-eight"
+    with pytest.raises(
+        ParseError, match=r"race 5449752 .*formRaceEntries\[3\]: field 'weight'.*'56.5kg'"
+    ) as raised:
+        parse_response(race_entries_payload)
+    assert raised.value.field == "weight" and raised.value.race == "5449752"
+
+
+def test_unknown_venue_is_parsed_and_logged(race_result_payload, caplog):
+    race_result_payload["data"]["getRaceForm"]["venue"] = {
+        "venueName": "Ladbrokes Mount Barker",
+        "state": "WA",
+    }
+    with caplog.at_level(logging.WARNING, logger="racing_platform.source.parsers"):
+        tables = parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY)
+    race = tables.races.iloc[0]
+    assert race["venue"] == "Ladbrokes Mount Barker"
+    assert race["venue_slug"] == "mount-barker"
+    assert race["state"] == "WA"
+    assert race["timezone"] == "Australia/Perth"
+    assert len(tables.results) == 14  # never dropped
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "Ladbrokes Mount Barker" in warnings[0].getMessage()
+
+
+def test_race_times_with_seven_digit_fractions(races_payload):
+    races_payload["data"]["getNoCacheRacesForMeet"][0]["time"] = "2026-03-07T04:05:00.1234567Z"
+    start = parse_response(races_payload).races.loc[0, "start_time_utc"]
+    assert start == pd.Timestamp("2026-03-07T04:05:00.1234567Z")
+
+
+# -- GetMeetingByDate, with and without nested races ---------------------------------------------------------
+
+
+def meetings_payload(races_payload) -> dict:
+    flemington_races = copy.deepcopy(races_payload["data"]["getNoCacheRacesForMeet"][:2])
+    for race in flemington_races:
+        del race["meet"], race["trackCode"]  # nested races inherit the meeting's venue
+    return {"data": {"GetMeetingByDate": [
+        {"id": "5193238", "venue": "Flemington", "date": "2026-03-07", "state": "VIC", "isTrial": 0,
+         "isJumpOut": 0, "meetUrl": f"{FORM}/2026-03-07/flemington", "races": flemington_races},
+        {"id": "5193300", "venue": "Sportsbet Sandown Hillside", "date": "2026-03-07", "state": "VIC",
+         "isTrial": True, "isJumpOut": False, "meetUrl": f"{FORM}/2026-03-07/sandown-hillside"},
+        {"id": "5193301", "venue": "Picklebet Park Narrogin", "date": "2026-03-07", "state": "WA",
+         "isTrial": 0, "isJumpOut": 1, "meetUrl": f"{FORM}/2026-03-07/narrogin"},
+        {"id": "5193238", "venue": "Flemington", "date": "2026-03-07", "state": "VIC", "isTrial": 0,
+         "isJumpOut": 0, "meetUrl": f"{FORM}/2026-03-07/flemington"},
+    ]}}  # fmt: skip
+
+
+def test_meetings_by_date(races_payload, caplog):
+    with caplog.at_level(logging.WARNING, logger="racing_platform.source.parsers"):
+        tables = parse_response(meetings_payload(races_payload), fetched_at=FETCHED_AT)
+    meetings = tables.meetings.set_index("meet_code")
+    assert list(meetings.index) == ["5193238", "5193300", "5193301"]  # VIC folded in twice: once
+    assert meetings.loc["5193300", "venue"] == "Sandown Hillside"
+    assert meetings.loc["5193300", "venue_slug"] == "sandown-hillside"  # sponsor stripped
+    assert meetings.loc["5193301", "venue_slug"] == "narrogin"  # unknown venue, sponsor stripped too
+    assert meetings.loc["5193301", "timezone"] == "Australia/Perth"
+    assert meetings["is_trial"].tolist() == [False, True, False]
+    assert meetings["is_jumpout"].tolist() == [False, False, True]
+    assert set(meetings["meeting_date"]) == {dt.date(2026, 3, 7)}
+    assert any("Narrogin" in r.getMessage() for r in caplog.records)
+    validate_all(tables)
+
+
+def test_meetings_by_date_with_nested_races_emit_races_and_results(races_payload):
+    tables = parse_response(meetings_payload(races_payload))
+    races = tables.races
+    assert races["race_code"].tolist() == ["5435930", "5435931"]
+    assert set(races["meet_code"]) == {"5193238"} and set(races["venue_slug"]) == {"flemington"}
+    assert races.loc[0, "start_time_local"] == pd.Timestamp("2026-03-07 15:05")
+    assert set(tables.results["meet_code"]) == {"5193238"}
+    assert len(tables.results) == 22
+    validate_all(tables)
+
+
+def test_meeting_missing_a_selected_key_is_drift(races_payload):
+    payload = meetings_payload(races_payload)
+    del payload["data"]["GetMeetingByDate"][1]["state"]
+    with pytest.raises(
+        SchemaDriftError, match=r"meeting 5193300: field 'state' missing from GetMeetingByDate\[1\]"
+    ):
+        parse_response(payload)
+
+
+# -- getRacesForMeet with the full field nested --------------------------------------------------------------
+
+
+def races_for_meet_payload(race_result_payload) -> dict:
+    """The §2.2(b) `Races` shape: track on the meet, runners with odds but no apprentice fields or flucs."""
+    result = race_result_payload["data"]["getRaceForm"]
+    selected = "trainerName jockeyName trainerCode jockeyCode margin winningTime startingPrice odds"
+    keep = REQUIRED_KEYS[RACES_FOR_MEET]["entry"] | set(selected.split())
+    entries = [{k: v for k, v in e.items() if k in keep} for e in result["formRaceEntries"]]
+    for entry in entries:
+        entry["odds"] = [{k: o[k] for k in ("providerCode", "oddsWin", "oddsPlace")} for o in entry["odds"]]
+    race = {"id": result["id"], "raceNumber": 3, "raceStatus": "Paying", "distance": "1200m",
+            "time": "2026-03-07T03:50:00.0000000Z", "name": "Sweet Embrace Stakes", "rdcClass": "Group 2",
+            "class": "G2", "group": "Group 2", "condition": None, "prizeMoney": None, "raceTime": "1:09.45",
+            "meet": {"trackCondition": "Soft", "trackRating": "5", "weather": "Fine", "state": "NSW"},
+            "formRaceEntries": entries}  # fmt: skip
+    return {"data": {"getRacesForMeet": [race]}}
+
+
+def test_races_for_meet_with_full_field(race_result_payload):
+    payload = races_for_meet_payload(race_result_payload)
+    tables = parse_response(
+        payload, variables={"meetCode": "5193242"}, context={"venue": "Royal Randwick", "state": "NSW"}
+    )
+    assert tables.operation == RACES_FOR_MEET
+    race = tables.races.iloc[0]
+    assert (race["track_condition"], race["track_rating"]) == ("Soft", 5)  # from the meet object
+    assert race["start_time_local"] == pd.Timestamp("2026-03-07 14:50")  # AEDT
+    assert race["meeting_date"] == dt.date(2026, 3, 7)
+    assert race["venue_slug"] == "royal-randwick"
+    assert len(tables.runners) == 14 and tables.runners["claim_kg"].isna().all()
+    chayan = by_horse(tables.results, "Chayan")
+    assert (chayan["finish_position"], chayan["margin_lengths"], chayan["starting_price"]) == (1, 0.0, 3.10)
+    assert len(tables.odds) == 161 and tables.odds_flucs.empty
+    validate_all(tables)
