@@ -21,6 +21,7 @@ from datetime import date
 from functools import lru_cache
 from itertools import permutations
 
+import numpy as np
 import pandas as pd
 
 from racing_platform.simulator import clock
@@ -63,6 +64,27 @@ class NotVisible(LookupError):
     """The requested meeting or race does not exist yet at the clock's instant (or at all)."""
 
     error_type = "NotFound"
+
+
+def _slices(sorted_keys: np.ndarray) -> dict[str, tuple[int, int]]:
+    """key -> (start, stop) positions in an array sorted by key."""
+    if len(sorted_keys) == 0:
+        return {}
+    keys, starts = np.unique(sorted_keys, return_index=True)
+    stops = np.append(starts[1:], len(sorted_keys))
+    return {str(k): (int(a), int(b)) for k, a, b in zip(keys, starts, stops, strict=True)}
+
+
+def _nanoseconds(stamps: pd.Series) -> np.ndarray:
+    """UTC nanoseconds since the epoch; missing instants become +inf-like (never happened)."""
+    values = pd.to_datetime(stamps, utc=True).dt.as_unit("ns")
+    out = values.array.asi8.copy()
+    out[values.isna().to_numpy()] = np.iinfo(np.int64).max
+    return out
+
+
+def _prize_list(value) -> list:
+    return list(value) if isinstance(value, list | tuple | np.ndarray) else []
 
 
 def missing(value) -> bool:
@@ -165,6 +187,7 @@ class Run:
     rdc_class: str
     condition: str
     jockey_code: str | None
+    trainer_code: str
     handicap_rating: int | None
     weight_kg: float
     prize_won: float
@@ -200,7 +223,11 @@ def preparation_index(runs: list[Run]) -> list[int]:
 
 
 class WorldIndex:
-    """Lookups over one World, without its truth columns."""
+    """Lookups over one World, without its truth columns.
+
+    Meetings and races become dicts up front; entries and horse histories (the big tables) stay columnar
+    and become dicts per race / per horse on first use, so a season-sized world indexes in seconds.
+    """
 
     def __init__(self, world: World) -> None:
         world.check_columns()
@@ -223,67 +250,141 @@ class WorldIndex:
             self.races_by_meet[race["meet_code"]].append(race)
         for races in self.races_by_meet.values():
             races.sort(key=lambda r: r["race_number"])
-        self.entries: dict[str, dict] = {}
-        self.entries_by_race: dict[str, list[dict]] = defaultdict(list)
-        for entry in self._records(world.entries, "entries"):
-            entry["entry_id"], entry["race_code"] = str(entry["entry_id"]), str(entry["race_code"])
-            self.entries[entry["entry_id"]] = entry
-            self.entries_by_race[entry["race_code"]].append(entry)
-        for entries in self.entries_by_race.values():
-            entries.sort(key=lambda e: (e["saddlecloth"], bool(e["emergency"])))
         self.horses = {str(h["horse_code"]): h for h in self._records(world.horses, "horses")}
         self.jockeys = {str(j["jockey_code"]): j for j in self._records(world.jockeys, "jockeys")}
         self.trainers = {str(t["trainer_code"]): t for t in self._records(world.trainers, "trainers")}
-        self.runners_count = {
-            code: sum(1 for e in entries if not missing(e["finish"]) and e["finish"] < 100)
-            for code, entries in self.entries_by_race.items()
-        }
-        self.runs_by_horse = self._build_runs()
+
+        entries = world.entries.drop(columns=TRUTH_COLUMNS["entries"], errors="ignore").copy()
+        for column in ("entry_id", "race_code", "horse_code", "trainer_code"):
+            entries[column] = entries[column].astype(str)
+        entries["emergency"] = entries["emergency"].astype(bool)
+        self._entries = entries.sort_values(["race_code", "saddlecloth", "emergency"], kind="stable")
+        self._entry_slices = _slices(self._entries["race_code"].to_numpy())
+        finished = self._entries["finish"].to_numpy(dtype=float, na_value=np.nan) < 100
+        self.runners_count = self._entries[finished].groupby("race_code").size().to_dict()
+        self._runs, self._run_slices = self._runs_frame(self._entries)
+        self._entries_for = lru_cache(maxsize=4096)(self._entry_records)
+        self._runs_for = lru_cache(maxsize=65536)(self._horse_runs)
         self._odds = lru_cache(maxsize=512)(self._load_odds)
 
     @staticmethod
     def _records(frame: pd.DataFrame, table: str) -> list[dict]:
         return frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore").to_dict("records")
 
-    def _build_runs(self) -> dict[str, list[Run]]:
-        runs: dict[str, list[Run]] = defaultdict(list)
-        for entry in self.entries.values():
-            race = self.races[entry["race_code"]]
-            meeting = self.meetings[race["meet_code"]]
-            venue = meeting["venue"]
-            finish = None if missing(entry["finish"]) else int(entry["finish"])
-            prizes = race["prize_money"] if isinstance(race["prize_money"], list | tuple) else []
-            prize = float(prizes[finish - 1]) if finish is not None and 0 < finish <= len(prizes) else 0.0
-            runs[str(entry["horse_code"])].append(
+    def _runs_frame(self, entries: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, int]]]:
+        """Every entry joined with its race, meeting and venue, sorted by horse then start, as arrays."""
+        races = pd.DataFrame(self.races.values())
+        meetings = pd.DataFrame(
+            [
+                {
+                    "meet_code": m["meet_code"],
+                    "meeting_date": m["meeting_date"],
+                    "fields_at": m["fields_at"],
+                    "professional": not (m["is_trial"] or m["is_jumpout"]),
+                    "abandoned": bool(m["abandoned"]),
+                    "venue_code": str(m["venue"]["venue_code"]),
+                    "venue_abbr": m["venue"]["abbr"],
+                    "state": m["venue"]["state"],
+                }
+                for m in self.meetings.values()
+            ]
+        )
+        race_columns = [
+            "race_code",
+            "meet_code",
+            "start_time_utc",
+            "distance_m",
+            "track_condition",
+            "group",
+            "rdc_class",
+            "condition",
+            "prize_money",
+        ]
+        joined = entries[
+            [
+                "entry_id",
+                "race_code",
+                "horse_code",
+                "trainer_code",
+                "finish",
+                "margin_lengths",
+                "jockey_code",
+                "handicap_rating",
+                "weight_kg",
+            ]
+        ]
+        joined = joined.merge(races[race_columns], on="race_code", how="left")
+        joined = joined.merge(meetings, on="meet_code", how="left")
+        joined["start_ns"] = _nanoseconds(joined["start_time_utc"])
+        joined["fields_ns"] = _nanoseconds(joined["fields_at"])
+        joined = joined.sort_values(["horse_code", "start_ns"], kind="stable")
+        finish = joined["finish"].to_numpy(dtype=float, na_value=np.nan)
+        joined["prize_won"] = [
+            float(p[int(f) - 1]) if f == f and 0 < f <= len(p) else 0.0
+            for f, p in zip(finish, joined["prize_money"].map(_prize_list), strict=True)
+        ]
+        joined["counts"] = (finish < 100) & ~joined["abandoned"].to_numpy(dtype=bool)
+        columns = {
+            c: joined[c].to_numpy()
+            for c in joined.columns
+            if c not in ("prize_money", "start_time_utc", "fields_at")
+        }
+        return columns, _slices(columns["horse_code"])
+
+    def _horse_runs(self, horse_code: str) -> tuple[Run, ...]:
+        bounds = self._run_slices.get(horse_code)
+        if bounds is None:
+            return ()
+        c, declared_after = self._runs, clock.RESULT_DECLARED_AFTER.value
+        runs = []
+        for i in range(*bounds):
+            finish = c["finish"][i]
+            start_ns = int(c["start_ns"][i])
+            runs.append(
                 Run(
-                    entry_id=entry["entry_id"],
-                    race_code=race["race_code"],
-                    meet_code=meeting["meet_code"],
-                    start=race["start_time_utc"],
-                    fields_at=meeting["fields_at"],
-                    declared_at=race["start_time_utc"] + clock.RESULT_DECLARED_AFTER,
-                    meeting_date=meeting["meeting_date"],
-                    finish=finish,
-                    margin=_or_none(entry["margin_lengths"]),
-                    venue_code=str(venue["venue_code"]),
-                    venue_abbr=venue["abbr"],
-                    state=venue["state"],
-                    distance_m=int(race["distance_m"]),
-                    track_condition=race["track_condition"],
-                    group=race["group"],
-                    rdc_class=race["rdc_class"],
-                    condition=race["condition"] or "",
-                    jockey_code=_or_none(entry["jockey_code"]),
-                    handicap_rating=_or_none(entry["handicap_rating"]),
-                    weight_kg=float(entry["weight_kg"]),
-                    prize_won=prize,
-                    professional=not (meeting["is_trial"] or meeting["is_jumpout"]),
-                    counts=finish is not None and finish < 100 and not meeting["abandoned"],
+                    entry_id=c["entry_id"][i],
+                    race_code=c["race_code"][i],
+                    meet_code=c["meet_code"][i],
+                    start=pd.Timestamp(start_ns, tz="UTC"),
+                    fields_at=pd.Timestamp(int(c["fields_ns"][i]), tz="UTC"),
+                    declared_at=pd.Timestamp(start_ns + declared_after, tz="UTC"),
+                    meeting_date=c["meeting_date"][i],
+                    finish=None if missing(finish) else int(finish),
+                    margin=_or_none(c["margin_lengths"][i]),
+                    venue_code=c["venue_code"][i],
+                    venue_abbr=c["venue_abbr"][i],
+                    state=c["state"][i],
+                    distance_m=int(c["distance_m"][i]),
+                    track_condition=c["track_condition"][i],
+                    group=c["group"][i],
+                    rdc_class=c["rdc_class"][i],
+                    condition=c["condition"][i] or "",
+                    jockey_code=_or_none(c["jockey_code"][i]),
+                    trainer_code=c["trainer_code"][i],
+                    handicap_rating=None
+                    if missing(c["handicap_rating"][i])
+                    else int(c["handicap_rating"][i]),
+                    weight_kg=float(c["weight_kg"][i]),
+                    prize_won=float(c["prize_won"][i]),
+                    professional=bool(c["professional"][i]),
+                    counts=bool(c["counts"][i]),
                 )
             )
-        for horse_runs in runs.values():
-            horse_runs.sort(key=lambda r: r.start)
-        return runs
+        return tuple(runs)
+
+    def runs(self, horse_code: str) -> tuple[Run, ...]:
+        """A horse's entries (all of them, unfiltered by the clock) in start order."""
+        return self._runs_for(str(horse_code))
+
+    def _entry_records(self, race_code: str) -> tuple[dict, ...]:
+        bounds = self._entry_slices.get(race_code)
+        if bounds is None:
+            return ()
+        return tuple(self._entries.iloc[bounds[0] : bounds[1]].to_dict("records"))
+
+    def entries(self, race_code: str) -> tuple[dict, ...]:
+        """A race's entries in saddlecloth order (emergencies after a main-field twin)."""
+        return self._entries_for(str(race_code))
 
     def _load_odds(self, race_code: str) -> dict[str, dict[str, tuple[list[int], list[float]]]]:
         """entry_id -> provider -> (unix seconds ascending, prices)."""
@@ -291,15 +392,17 @@ class WorldIndex:
         out: dict[str, dict[str, tuple[list[int], list[float]]]] = defaultdict(dict)
         if frame is None or frame.empty:
             return out
-        frame = frame.sort_values("update_time_utc", kind="stable")
-        seconds = frame["update_time_utc"].map(lambda t: int(clock.to_utc(t).timestamp()))
-        for (entry_id, provider), idx in frame.groupby(
-            ["entry_id", "provider_code"], sort=True
-        ).groups.items():
-            out[str(entry_id)][str(provider)] = (
-                [int(s) for s in seconds.loc[idx]],
-                [float(p) for p in frame.loc[idx, "price"]],
-            )
+        seconds = _nanoseconds(frame["update_time_utc"]) // 1_000_000_000
+        order = np.lexsort(
+            (seconds, frame["provider_code"].astype(str).to_numpy(), frame["entry_id"].astype(str).to_numpy())
+        )
+        entry_ids = frame["entry_id"].astype(str).to_numpy()[order]
+        providers = frame["provider_code"].astype(str).to_numpy()[order]
+        times, prices = seconds[order].tolist(), frame["price"].to_numpy(dtype=float)[order].tolist()
+        for i, (entry_id, provider) in enumerate(zip(entry_ids, providers, strict=True)):
+            series = out[entry_id].setdefault(provider, ([], []))
+            series[0].append(times[i])
+            series[1].append(prices[i])
         return out
 
     def odds(self, race_code: str) -> dict[str, dict[str, tuple[list[int], list[float]]]]:
@@ -417,7 +520,7 @@ class Renderer:
         has_field = clock.fields_visible(meeting, now)
         condition = race["track_condition"] if jumped else meeting["track_condition"]
         rating = race["track_rating"] if jumped else meeting["track_rating"]
-        prizes = race["prize_money"] if isinstance(race["prize_money"], list | tuple) else []
+        prizes = _prize_list(race["prize_money"])
         day = meeting["meeting_date"].isoformat()
         local_start = race["start_time_utc"].tz_convert(venue["timezone"])
         sectionals = resulted and not missing(race["sectional_800_cs"])
@@ -497,9 +600,7 @@ class Renderer:
         return rendered
 
     def _field_count(self, race: dict) -> int:
-        return sum(
-            1 for e in self.index.entries_by_race.get(race["race_code"], []) if not self._scratched(e, race)
-        )
+        return sum(1 for e in self.index.entries(race["race_code"]) if not self._scratched(e, race))
 
     # ----- entries ----------------------------------------------------------------------------
     def _scratched(self, entry: dict, race: dict) -> bool:
@@ -513,7 +614,7 @@ class Renderer:
         )
 
     def entries(self, meeting: dict, race: dict) -> list[dict]:
-        entries = self.index.entries_by_race.get(race["race_code"], [])
+        entries = self.index.entries(race["race_code"])
         scratched = {e["entry_id"]: self._scratched(e, race) for e in entries}
         out_barriers = sorted(int(e["barrier"]) for e in entries if scratched[e["entry_id"]])
         odds = self.odds_for_race(race, entries, scratched)
@@ -564,7 +665,7 @@ class Renderer:
         if resulted and is_scratched:
             finish = 109
         ran = finish is not None and finish < 100
-        history = self.index.runs_by_horse.get(str(entry["horse_code"]), [])
+        history = self.index.runs(entry["horse_code"])
         before = [
             r for r in history if r.start < race["start_time_utc"] and r.result_known(now) and r.professional
         ]
@@ -574,7 +675,7 @@ class Renderer:
         win_prices = [o for o in odds if o["providerCode"] == self._reference_provider(odds)]
         flucs = [f["amount"] for f in (win_prices[0]["flucsWin"] if win_prices else [])]
         fluc_prices = [float(a.lstrip("$")) for a in flucs]
-        prizes = race["prize_money"] if isinstance(race["prize_money"], list | tuple) else []
+        prizes = _prize_list(race["prize_money"])
         return {
             "id": entry["entry_id"],
             "meetCode": meeting["meet_code"],
@@ -760,7 +861,7 @@ class Renderer:
         if horse is None:
             return None
         now = self.now
-        all_entries = self.index.runs_by_horse.get(horse_code, [])
+        all_entries = self.index.runs(horse_code)
         runs = [r for r in all_entries if r.result_known(now) and r.professional]
         prep = dict(zip((r.entry_id for r in runs), preparation_index(runs), strict=True))
         wins = [r for r in runs if r.finish == 1]
@@ -783,7 +884,7 @@ class Renderer:
             for c in ("Firm", "Good", "Soft", "Heavy", "Synthetic")
         }
         distances_won = sorted({r.distance_m for r in wins})
-        silk = f"https://cdn.silks.racing.com/bb/{last_trainer(self.index, all_entries)}.png"
+        silk = f"https://cdn.silks.racing.com/bb/{all_entries[-1].trainer_code}.png" if all_entries else None
         stat_runs = {
             "Career": runs,
             "Season": [r for r in runs if r.meeting_date >= season],
@@ -879,7 +980,7 @@ class Renderer:
     def betting_data(self, meet_code: str, race_number: int) -> dict:
         race = self.index.race(meet_code, race_number, self.now)
         meeting = self.index.meetings[race["meet_code"]]
-        entries = self.index.entries_by_race.get(race["race_code"], [])
+        entries = self.index.entries(race["race_code"])
         scratched = {e["entry_id"]: self._scratched(e, race) for e in entries}
         odds = self.odds_for_race(race, entries, scratched) if clock.fields_visible(meeting, self.now) else {}
         exotics: list[dict] = []
@@ -899,12 +1000,6 @@ class Renderer:
                 if clock.fields_visible(meeting, self.now)
             ],
         }
-
-
-def last_trainer(index: WorldIndex, runs: list[Run]) -> str | None:
-    if not runs:
-        return None
-    return str(index.entries[runs[-1].entry_id]["trainer_code"])
 
 
 def place_price(win: float, field: int) -> float | None:
