@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
+import pandas as pd
 
 from racing_platform.settings import load_settings
 
@@ -46,6 +47,10 @@ class Cell:
         return dg.MultiPartitionKey(
             {DATE_DIMENSION: self.meeting_date.isoformat(), VENUE_DIMENSION: self.venue_slug}
         )
+
+    def keys_frame(self) -> pd.DataFrame:
+        """The cell as the one-row key frame `Warehouse.replace_slices` takes."""
+        return pd.DataFrame({"meeting_date": [self.meeting_date], "venue_slug": [self.venue_slug]})
 
     def __str__(self) -> str:
         return f"{self.meeting_date.isoformat()}|{self.venue_slug}"

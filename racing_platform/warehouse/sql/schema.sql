@@ -2,6 +2,17 @@
 -- a cell at a time in one transaction (warehouse/resource.py). Columns match the parser's typed
 -- frames (source/parsers.py TABLE_COLUMNS); racing_platform_tests/warehouse pins the two together.
 
+-- racing.com class names on one numeric ladder (Maiden < Class 1..6 ~ BM 58..90 < Listed < Group 3..1).
+CREATE OR REPLACE MACRO class_rank(race_class) AS CASE
+    WHEN race_class ILIKE 'Maiden%' THEN 1.0
+    WHEN race_class ILIKE 'Class %' THEN 1.0 + TRY_CAST(regexp_extract(race_class, '(\d+)', 1) AS DOUBLE)
+    WHEN race_class ILIKE 'BM %' THEN TRY_CAST(regexp_extract(race_class, '(\d+)', 1) AS DOUBLE) / 10.0
+    WHEN race_class ILIKE 'Listed%' THEN 10.0
+    WHEN race_class ILIKE 'Group 3%' THEN 11.0
+    WHEN race_class ILIKE 'Group 2%' THEN 12.0
+    WHEN race_class ILIKE 'Group 1%' THEN 13.0
+END;
+
 CREATE TABLE IF NOT EXISTS meeting_listings (
     meeting_date DATE NOT NULL,
     listed INTEGER NOT NULL,
@@ -166,4 +177,126 @@ CREATE TABLE IF NOT EXISTS fetch_failures (
     error_type VARCHAR NOT NULL,
     message VARCHAR NOT NULL,
     failed_at TIMESTAMPTZ NOT NULL
+);
+
+
+-- Form lines: one row per runner that ran in a tracked race, replaced per meeting_date
+-- (features/sql/form_lines.sql). What later races learn from.
+CREATE TABLE IF NOT EXISTS form_lines (
+    meeting_date DATE NOT NULL,
+    venue_slug VARCHAR NOT NULL,
+    meet_code VARCHAR NOT NULL,
+    race_code VARCHAR NOT NULL,
+    start_time_utc TIMESTAMPTZ,
+    distance_m INTEGER,
+    race_class VARCHAR,
+    class_rank DOUBLE,
+    track_condition VARCHAR,
+    track_rating INTEGER,
+    field_size BIGINT,
+    horse_code VARCHAR NOT NULL,
+    barrier INTEGER,
+    weight_kg DOUBLE,
+    claim_kg DOUBLE,
+    jockey_code VARCHAR,
+    trainer_code VARCHAR,
+    finish_position INTEGER,
+    margin_lengths DOUBLE,
+    starting_price DOUBLE,
+    won BOOLEAN,
+    placed BOOLEAN
+);
+
+-- Point-in-time features per runner of a cell (features/sql/runner_features.sql; docs/features.md).
+CREATE TABLE IF NOT EXISTS runner_features (
+    meeting_date DATE NOT NULL,
+    venue_slug VARCHAR NOT NULL,
+    meet_code VARCHAR NOT NULL,
+    race_code VARCHAR NOT NULL,
+    race_number INTEGER,
+    horse_code VARCHAR NOT NULL,
+    horse_name VARCHAR,
+    saddlecloth INTEGER,
+    scratched BOOLEAN,
+    distance_m INTEGER,
+    class_rank DOUBLE,
+    track_condition VARCHAR,
+    track_rating INTEGER,
+    field_size BIGINT,
+    jockey_code VARCHAR,
+    trainer_code VARCHAR,
+    barrier INTEGER,
+    barrier_rel DOUBLE,
+    barrier_rel_by_distance DOUBLE,
+    weight_kg DOUBLE,
+    claim_kg DOUBLE,
+    weight_change_kg DOUBLE,
+    career_starts BIGINT,
+    career_win_rate DOUBLE,
+    career_place_rate DOUBLE,
+    recent_win_rate DOUBLE,
+    recent_place_rate DOUBLE,
+    avg_norm_finish_last5 DOUBLE,
+    norm_finish_last1 DOUBLE,
+    norm_finish_last2 DOUBLE,
+    norm_finish_last3 DOUBLE,
+    margin_last1 DOUBLE,
+    margin_last2 DOUBLE,
+    margin_last3 DOUBLE,
+    days_since_last_run BIGINT,
+    first_up BOOLEAN,
+    second_up BOOLEAN,
+    class_change DOUBLE,
+    distance_starts BIGINT,
+    distance_place_rate DOUBLE,
+    track_starts BIGINT,
+    track_place_rate DOUBLE,
+    going_starts BIGINT,
+    going_place_rate DOUBLE,
+    jockey_rides_365d BIGINT,
+    jockey_win_rate_365d DOUBLE,
+    trainer_runners_365d BIGINT,
+    trainer_win_rate_365d DOUBLE
+);
+
+-- Win model versions (model/registry.py): the CatBoost file at `path` is named by its content hash.
+CREATE TABLE IF NOT EXISTS model_versions (
+    version VARCHAR NOT NULL,
+    cutoff DATE NOT NULL,
+    trained_at TIMESTAMPTZ NOT NULL,
+    params JSON NOT NULL,
+    training_rows BIGINT NOT NULL,
+    training_races BIGINT NOT NULL,
+    metrics JSON NOT NULL,
+    path VARCHAR NOT NULL
+);
+
+-- Card versions of a cell: the first time each distinct card content (hash) was seen. A prediction
+-- snapshot is keyed by it, so an unchanged card re-prices to the same rows.
+CREATE TABLE IF NOT EXISTS card_versions (
+    meeting_date DATE NOT NULL,
+    venue_slug VARCHAR NOT NULL,
+    card_hash VARCHAR NOT NULL,
+    first_seen_at TIMESTAMPTZ NOT NULL
+);
+
+-- Prices: one snapshot per (cell, predicted_at, model_version); history is kept across re-pricings.
+CREATE TABLE IF NOT EXISTS predictions (
+    meeting_date DATE NOT NULL,
+    venue_slug VARCHAR NOT NULL,
+    meet_code VARCHAR NOT NULL,
+    race_code VARCHAR NOT NULL,
+    race_number INTEGER NOT NULL,
+    horse_code VARCHAR NOT NULL,
+    horse_name VARCHAR,
+    saddlecloth INTEGER NOT NULL,
+    barrier INTEGER,
+    win_probability DOUBLE NOT NULL,
+    rank INTEGER NOT NULL,
+    fair_odds DOUBLE NOT NULL,
+    market_price DOUBLE,
+    market_probability DOUBLE,
+    model_version VARCHAR NOT NULL,
+    card_hash VARCHAR NOT NULL,
+    predicted_at TIMESTAMPTZ NOT NULL
 );

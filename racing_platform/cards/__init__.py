@@ -1,0 +1,1 @@
+"""Race cards and results of a (date, venue) cell: raw responses, then parsed, contract-checked tables."""

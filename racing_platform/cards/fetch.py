@@ -1,0 +1,128 @@
+"""Fetch the raw racing.com responses of one cell, race by race, keeping what succeeded.
+
+A meeting whose races have all been resulted is history: one `getRacesForMeet` call with every
+runner nested replaces a call per race. Otherwise each race is fetched on its own (its field before
+the jump, its result after), so one failing race is recorded and the meeting's other races land.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from racing_platform.partitions import Cell
+from racing_platform.source.archive import canonical_json
+from racing_platform.source.client import FetchedResponse, RacingComClient
+from racing_platform.source.errors import GraphQLResponseError, ResponseShapeError, TransientError
+from racing_platform.source.parsers import RACES_NO_CACHE, ParseError, parse_response
+
+# racing.com race statuses after which a race's result is published.
+RESULTED_STATUSES = frozenset({"Interim", "Paying", "Closed", "Results", "Resulted"})
+FINISHED_STATUSES = RESULTED_STATUSES | {"Abandoned"}
+
+# Failures confined to one race: recorded, and the rest of the meeting is kept. Anything else (auth,
+# budget, the race list itself) fails the cell.
+RACE_LEVEL_ERRORS = (TransientError, GraphQLResponseError, ResponseShapeError, ParseError)
+
+RAW_COLUMNS = [
+    "meeting_date",
+    "venue_slug",
+    "meet_code",
+    "operation",
+    "race_number",
+    "variables",
+    "sha256",
+    "first_fetched_at",
+    "last_fetched_at",
+    "body",
+]
+FAILURE_COLUMNS = [
+    "meeting_date",
+    "venue_slug",
+    "meet_code",
+    "race_number",
+    "operation",
+    "error_type",
+    "message",
+    "failed_at",
+]
+
+
+@dataclass
+class CellFetch:
+    raw: pd.DataFrame
+    failures: pd.DataFrame
+
+
+def fetch_cell(client: RacingComClient, cell: Cell, meetings: pd.DataFrame) -> CellFetch:
+    """Raw responses for every meeting of the cell (`meetings`: its rows of the meetings table)."""
+    raw, failures = [], []
+    for meeting in meetings.itertuples(index=False):
+        race_list = client.races_for_meet(meeting.meet_code)
+        raw.append(_raw_row(client, cell, meeting.meet_code, race_list, None))
+        races = parse_response(
+            race_list.payload,
+            operation=RACES_NO_CACHE,
+            variables=race_list.variables,
+            context=_context(meeting),
+        ).races
+        if len(races) and races["race_status"].isin(FINISHED_STATUSES).all():
+            history = client.races_for_meet(meeting.meet_code, full_field=True)
+            raw.append(_raw_row(client, cell, meeting.meet_code, history, None))
+            continue
+        for race in races.sort_values("race_number").itertuples(index=False):
+            resulted = race.race_status in RESULTED_STATUSES
+            fetch = client.race_results if resulted else client.race_field
+            operation = "getRaceResults_CD" if resulted else "getRaceEntriesForField_CD"
+            try:
+                fetched = fetch(meeting.meet_code, int(race.race_number))
+                parse_response(fetched.payload, operation=operation, variables=fetched.variables)
+            except RACE_LEVEL_ERRORS as exc:
+                failures.append(_failure_row(cell, meeting.meet_code, int(race.race_number), operation, exc))
+                continue
+            raw.append(_raw_row(client, cell, meeting.meet_code, fetched, int(race.race_number)))
+    return CellFetch(
+        raw=pd.DataFrame(raw, columns=RAW_COLUMNS).astype({"race_number": "Int64"}),
+        failures=pd.DataFrame(failures, columns=FAILURE_COLUMNS).astype({"race_number": "Int64"}),
+    )
+
+
+def _context(meeting) -> dict:
+    return {
+        "meet_code": meeting.meet_code,
+        "meeting_date": meeting.meeting_date,
+        "venue": meeting.venue,
+        "venue_slug": meeting.venue_slug,
+        "state": meeting.state,
+    }
+
+
+def _raw_row(client: RacingComClient, cell: Cell, meet_code: str, fetched: FetchedResponse, race_number):
+    record = client.archive.get(fetched.sha256)
+    return {
+        "meeting_date": cell.meeting_date,
+        "venue_slug": cell.venue_slug,
+        "meet_code": meet_code,
+        "operation": fetched.operation,
+        "race_number": race_number,
+        "variables": canonical_json(fetched.variables),
+        "sha256": fetched.sha256,
+        "first_fetched_at": record.first_fetched_at if record else fetched.fetched_at,
+        "last_fetched_at": record.last_fetched_at if record else fetched.fetched_at,
+        "body": json.dumps(fetched.payload, separators=(",", ":")),
+    }
+
+
+def _failure_row(cell: Cell, meet_code: str, race_number: int, operation: str, exc: Exception) -> dict:
+    return {
+        "meeting_date": cell.meeting_date,
+        "venue_slug": cell.venue_slug,
+        "meet_code": meet_code,
+        "race_number": race_number,
+        "operation": operation,
+        "error_type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "failed_at": pd.Timestamp.now(tz="UTC"),
+    }

@@ -1,0 +1,37 @@
+"""The code location: every asset, check and resource of the platform, loaded from one place."""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+
+from racing_platform.cards.assets import race_cards, race_results, raw_race_cards
+from racing_platform.features.assets import form_book, form_lines, runner_features
+from racing_platform.model.assets import win_model
+from racing_platform.predictions.assets import predictions
+from racing_platform.resources import resources_for
+from racing_platform.source.assets import meetings
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+ASSETS = [
+    meetings,
+    raw_race_cards,
+    race_cards,
+    race_results,
+    form_lines,
+    form_book,
+    runner_features,
+    win_model,
+    predictions,
+]
+
+# Steps run in the run's own process: the DuckDB writer is one process anyway (pool `duckdb`), and a
+# subprocess per step costs ~3 s of imports on 2 cores (see docs/ARCHITECTURE.md).
+defs = dg.Definitions(
+    assets=ASSETS,
+    resources=resources_for(),
+    executor=dg.in_process_executor,
+)

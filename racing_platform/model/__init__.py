@@ -1,0 +1,1 @@
+"""The win model: CatBoost on point-in-time features, versioned by content hash and training cutoff."""

@@ -1,0 +1,105 @@
+"""Model versions: CatBoost files named by their content hash, listed in table model_versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+from catboost import CatBoostClassifier
+
+from racing_platform.paths import data_dir
+from racing_platform.warehouse.resource import Warehouse
+
+
+def model_dir() -> Path:
+    return data_dir() / "models"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    version: str
+    cutoff: date
+    trained_at: datetime
+    params: dict
+    training_rows: int
+    training_races: int
+    metrics: dict
+    path: str
+
+    def load(self) -> CatBoostClassifier:
+        model = CatBoostClassifier()
+        model.load_model(self.path)
+        return model
+
+
+def save_version(
+    warehouse: Warehouse,
+    model: CatBoostClassifier,
+    *,
+    cutoff: date,
+    params: dict,
+    training_rows: int,
+    training_races: int,
+    metrics: dict,
+) -> ModelVersion:
+    """Store the model file under its content hash and list it; the same model saved twice is one version."""
+    with tempfile.NamedTemporaryFile(suffix=".cbm") as tmp:
+        model.save_model(tmp.name)
+        blob = Path(tmp.name).read_bytes()
+    version = hashlib.sha256(blob).hexdigest()[:16]
+    path = model_dir() / f"{version}.cbm"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(blob)
+    row = pd.DataFrame(
+        {
+            "version": [version],
+            "cutoff": [cutoff],
+            "trained_at": [pd.Timestamp.now(tz="UTC")],
+            "params": [json.dumps(params, sort_keys=True)],
+            "training_rows": [training_rows],
+            "training_races": [training_races],
+            "metrics": [json.dumps(metrics, sort_keys=True)],
+            "path": [str(path)],
+        }
+    )
+    warehouse.replace_slices({"model_versions": row}, row[["version"]])
+    return get_version(warehouse, version)
+
+
+def list_versions(warehouse: Warehouse) -> list[ModelVersion]:
+    rows = warehouse.query("SELECT * FROM model_versions ORDER BY cutoff, trained_at")
+    return [_to_version(row) for row in rows.itertuples(index=False)]
+
+
+def get_version(warehouse: Warehouse, version: str) -> ModelVersion:
+    rows = warehouse.query("SELECT * FROM model_versions WHERE version = ?", [version])
+    if rows.empty:
+        raise LookupError(f"no model version {version!r}")
+    return _to_version(next(rows.itertuples(index=False)))
+
+
+def version_for(warehouse: Warehouse, day: date) -> ModelVersion | None:
+    """The newest model trained only on races before `day` (cutoff <= day): no leakage into its prices."""
+    rows = warehouse.query(
+        "SELECT * FROM model_versions WHERE cutoff <= ? ORDER BY cutoff DESC, trained_at DESC LIMIT 1", [day]
+    )
+    return _to_version(next(rows.itertuples(index=False))) if len(rows) else None
+
+
+def _to_version(row) -> ModelVersion:
+    return ModelVersion(
+        version=row.version,
+        cutoff=pd.Timestamp(row.cutoff).date(),
+        trained_at=pd.Timestamp(row.trained_at).to_pydatetime(),
+        params=json.loads(row.params),
+        training_rows=int(row.training_rows),
+        training_races=int(row.training_races),
+        metrics=json.loads(row.metrics),
+        path=row.path,
+    )
