@@ -100,6 +100,11 @@ def _or_none(value):
     return None if missing(value) else value
 
 
+def _clean(row: dict) -> dict:
+    """NaN / NaT / pd.NA become None, so `x or default` works and nothing non-JSON reaches a response."""
+    return {k: None if missing(v) else v for k, v in row.items()}
+
+
 def _as_date(value) -> date:
     return (
         value
@@ -239,6 +244,11 @@ class WorldIndex:
         for meeting in self._records(world.meetings, "meetings"):
             meeting["meet_code"] = str(meeting["meet_code"])
             meeting["meeting_date"] = _as_date(meeting["meeting_date"])
+            if str(meeting["venue_code"]) not in self.venues:
+                raise ValueError(
+                    f"meeting {meeting['meet_code']} has venue_code {meeting['venue_code']!r}, "
+                    "which is not in the world's venues table"
+                )
             meeting["venue"] = self.venues[str(meeting["venue_code"])]
             self.meetings[meeting["meet_code"]] = meeting
             self.meetings_by_date[meeting["meeting_date"]].append(meeting)
@@ -269,7 +279,8 @@ class WorldIndex:
 
     @staticmethod
     def _records(frame: pd.DataFrame, table: str) -> list[dict]:
-        return frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore").to_dict("records")
+        rows = frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore").to_dict("records")
+        return [_clean(row) for row in rows]
 
     def _runs_frame(self, entries: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, int]]]:
         """Every entry joined with its race, meeting and venue, sorted by horse then start, as arrays."""
@@ -358,7 +369,7 @@ class WorldIndex:
                     track_condition=c["track_condition"][i],
                     group=c["group"][i],
                     rdc_class=c["rdc_class"][i],
-                    condition=c["condition"][i] or "",
+                    condition=_or_none(c["condition"][i]) or "",
                     jockey_code=_or_none(c["jockey_code"][i]),
                     trainer_code=c["trainer_code"][i],
                     handicap_rating=None
@@ -380,7 +391,7 @@ class WorldIndex:
         bounds = self._entry_slices.get(race_code)
         if bounds is None:
             return ()
-        return tuple(self._entries.iloc[bounds[0] : bounds[1]].to_dict("records"))
+        return tuple(_clean(row) for row in self._entries.iloc[bounds[0] : bounds[1]].to_dict("records"))
 
     def entries(self, race_code: str) -> tuple[dict, ...]:
         """A race's entries in saddlecloth order (emergencies after a main-field twin)."""
@@ -692,7 +703,7 @@ class Renderer:
             "scratched": is_scratched,
             "isLateScratching": is_scratched
             and clock.happened(entry["scratched_at"], now)
-            and entry["scratched_at"] >= meeting["final_fields_at"],
+            and clock.happened(meeting["final_fields_at"], entry["scratched_at"]),
             "emergency": bool(entry["emergency"]),
             "emergencyNumber": int(emergency_number) if emergency_number is not None else None,
             "horseName": horse_name,

@@ -176,7 +176,7 @@ def build_world() -> World:
             {
                 "venue_code": "349",
                 "venue_name": "Rosehill Gardens",
-                "display_name": "Rosehill Gardens",
+                "display_name": None,
                 "slug": "rosehill-gardens",
                 "abbr": "RHIL",
                 "state": "NSW",

@@ -63,6 +63,7 @@ def test_get_meeting_by_date_lists_meetings_of_the_day(sim):
         "two meetings at one venue need distinct URLs"
     )
     assert meetings["5100004"]["venue"] == "Sportsbet Sandown Hillside"
+    assert meetings["5100005"]["venue"] == "Rosehill Gardens", "no sponsor: the plain venue name"
 
 
 def test_get_and_post_return_the_same_answer_and_the_api_key_is_only_noted(sim):
