@@ -7,8 +7,11 @@ import logging
 import pandas as pd
 import pandera.errors
 import pytest
+import requests
 
 from racing_platform.contracts import SCHEMAS, RunnersSchema
+from racing_platform.paths import REPO_ROOT
+from racing_platform.simulator.testing import running_simulator
 from racing_platform.source.parsers import (
     MEETINGS_BY_DATE,
     RACE_FIELD,
@@ -482,3 +485,55 @@ def test_races_for_meet_with_full_field(race_result_payload):
     assert (chayan["finish_position"], chayan["margin_lengths"], chayan["starting_price"]) == (1, 0.0, 3.10)
     assert len(tables.odds) == 161 and tables.odds_flucs.empty
     validate_all(tables)
+
+
+# -- the simulator, over real HTTP, with the client's own query documents ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "now", ["2026-03-06T23:00:00Z", "2026-03-07T06:00:00Z"]
+)  # race morning; after racing
+def test_every_client_document_against_the_simulator_parses_and_honours_the_contracts(now):
+    # The simulator's hand-built test world; imported here so a change there fails this test, not the module.
+    from racing_platform_tests.simulator.conftest import MEET, RACE_DAY, build_world
+
+    documents = {
+        path.stem: path.read_text() for path in (REPO_ROOT / "racing_platform/source/queries").iterdir()
+    }
+    calls = [
+        ("GetMeetingByDate_CD", {"date": RACE_DAY.isoformat()}),
+        ("GetMeetingByDateWithRaces_CD", {"date": RACE_DAY.isoformat()}),
+        ("getRaceNumberList_CD", {"meetCode": MEET}),
+        ("Races", {"meetCode": MEET}),
+        ("getRaceEntriesForField_CD", {"meetCode": MEET, "raceNumber": 1}),
+        ("getRaceResults_CD", {"meetCode": MEET, "raceNumber": 1}),
+    ]
+    with running_simulator(build_world(), now=now) as sim:
+
+        def fetch(document: str, variables: dict) -> dict:
+            response = requests.post(
+                sim.url, json={"query": documents[document], "variables": variables}, timeout=10
+            )
+            response.raise_for_status()
+            return response.json()
+
+        meeting = (
+            parse_response(fetch(*calls[0]), variables=calls[0][1]).meetings.set_index("meet_code").loc[MEET]
+        )
+        context = {
+            "meeting_date": meeting["meeting_date"],
+            "venue": meeting["venue"],
+            "state": meeting["state"],
+        }
+        for document, variables in calls:
+            tables = parse_response(
+                fetch(document, variables),
+                operation=document,
+                variables=variables,
+                context=context,
+                fetched_at=now,
+            )
+            validate_all(tables)
+            assert len(tables.races) or len(tables.meetings), document
+            if "raceNumber" in variables:
+                assert set(tables.runners["race_number"]) == {1} and len(tables.runners) > 0, document
