@@ -258,7 +258,8 @@ def parse_response(
                 f"{op}: expected getRaceForm to be an object, got {type(root).__name__}", operation=op
             )
         parser.race_form(root)
-    return ParsedTables(operation=op, **{name: _frame(name, rows) for name, rows in parser.rows.items()})
+    frames = {name: _frame(name, rows) for name, rows in parser.rows.items()}
+    return ParsedTables(operation=op, odds_flucs=_frame_from_columns("odds_flucs", parser.flucs), **frames)
 
 
 def detect_operation(payload: Mapping[str, Any]) -> str:
@@ -357,8 +358,8 @@ def _hints(variables: Mapping[str, Any] | None, context: Mapping[str, Any] | Non
     for source in (variables or {}, context or {}):
         for key, value in source.items():
             name = _HINT_NAMES.get(key)
-            if name is None or value is None or (not isinstance(value, str) and pd.isna(value)):
-                continue
+            if name is None or value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+                continue  # a meeting row from a frame may hold NA
             try:
                 hints[name] = _HINT_PARSERS[name](value)
             except FormatError as err:
@@ -415,7 +416,8 @@ class _Parser:
         self.registry = venues
         self.warned_venues: set[tuple[str | None, str | None]] = set()
         self.race_code: str | None = None  # the race being parsed, for error attributes
-        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES if name != "odds_flucs"}
+        self.flucs: dict[str, list[Any]] = {name: [] for name in TABLE_COLUMNS["odds_flucs"]}
 
     # -- operations -----------------------------------------------------------------------------------
 
@@ -731,8 +733,7 @@ class _Parser:
         return kept
 
     def _odds(self, odds: list, runner: dict[str, Any], path: str, where: str) -> None:
-        odds_rows, fluc_rows = self.rows["odds"], self.rows["odds_flucs"]
-        fluc_keys = self.required.get("fluc", frozenset())
+        odds_rows = self.rows["odds"]
         for index, price in enumerate(odds):
             self._require(price, "odds", f"{path}[{index}]", where)
             provider = price.get("providerCode")
@@ -755,24 +756,35 @@ class _Parser:
                     "fetched_at": self.fetched_at,
                 }
             )
-            for fluc_index, fluc in enumerate(price.get("flucsWin") or ()):
-                if (
-                    type(fluc) is not dict or not fluc_keys <= fluc.keys()
-                ):  # hot loop: check fast, explain slow
-                    self._require(fluc, "fluc", f"{path}[{index}].flucsWin[{fluc_index}]", where)
-                update_time = fluc.get("updateTime")
-                fluc_rows.append(
-                    {
-                        "race_code": runner["race_code"],
-                        "entry_id": runner["entry_id"],
-                        "saddlecloth": runner["saddlecloth"],
-                        "provider_code": provider,
-                        "update_time_utc": update_time
-                        if type(update_time) is int
-                        else self._read(parse_int, fluc, "updateTime", price_where),
-                        "win_price": self._read(parse_price, fluc, "amount", price_where),
-                    }
-                )
+            if price.get("flucsWin"):
+                self._flucs(price["flucsWin"], runner, provider, f"{path}[{index}].flucsWin", where)
+
+    def _flucs(self, flucs: Any, runner: dict[str, Any], provider: str | None, path: str, where: str) -> None:
+        """Price moves, appended column-wise: a results response carries ~10 per runner and provider."""
+        flucs = _as_list(flucs, self.op)
+        keys = self.required.get("fluc", frozenset())
+        for index, fluc in enumerate(flucs):
+            if type(fluc) is not dict or not keys <= fluc.keys():  # check fast, explain slow
+                self._require(fluc, "fluc", f"{path}[{index}]", where)
+        update_times = [fluc.get("updateTime") for fluc in flucs]
+        if not all(type(update_time) is int for update_time in update_times):
+            update_times = [
+                self._read(parse_int, fluc, "updateTime", f"{where}, {path}[{index}]")
+                for index, fluc in enumerate(flucs)
+            ]
+        try:
+            prices = [parse_price(fluc.get("amount")) for fluc in flucs]
+        except FormatError:  # parse again, one by one, to name the move that failed
+            prices = [
+                self._read(parse_price, fluc, "amount", f"{where}, {path}[{index}]")
+                for index, fluc in enumerate(flucs)
+            ]
+        columns, count = self.flucs, len(flucs)
+        for column in ("race_code", "entry_id", "saddlecloth"):
+            columns[column].extend([runner[column]] * count)
+        columns["provider_code"].extend([provider] * count)
+        columns["update_time_utc"].extend(update_times)
+        columns["win_price"].extend(prices)
 
     # -- meeting date -------------------------------------------------------------------------------
 
@@ -852,23 +864,24 @@ def _meet_url_date_of_entries(entries: Any) -> dt.date | None:
 
 
 def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Columnar, typed frame. Built with the masked-array constructors: pd.array(dtype=...) costs 3-5x more
-    per column, and a race's few rows make the per-column cost what limits runners/s."""
     if not rows:
         return _empty_frame(table).copy()
-    return _build_frame(table, rows)
+    return _frame_from_columns(table, {name: [row[name] for row in rows] for name in TABLE_COLUMNS[table]})
 
 
 @cache
 def _empty_frame(table: str) -> pd.DataFrame:
-    return _build_frame(table, [])
+    return _frame_from_columns(table, {name: [] for name in TABLE_COLUMNS[table]})
 
 
-def _build_frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    columns = TABLE_COLUMNS[table]
+def _frame_from_columns(table: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """Typed frame from column lists. Built with the masked-array constructors: pd.array(dtype=...) costs
+    3-5x more per column, and with a race's few rows the per-column cost is what limits runners/s."""
+    kinds = TABLE_COLUMNS[table]
+    length = len(next(iter(columns.values())))
     return pd.DataFrame(
-        {name: _COLUMN_BUILDERS[kind]([row[name] for row in rows]) for name, kind in columns.items()},
-        index=pd.RangeIndex(len(rows)),
+        {name: _COLUMN_BUILDERS[kind](columns[name]) for name, kind in kinds.items()},
+        index=pd.RangeIndex(length),
         copy=False,
     )
 
