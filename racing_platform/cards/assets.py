@@ -64,7 +64,7 @@ def _no_meeting(check_names: list[str]) -> CellOutcome:
     "(by content hash). Races whose fetch failed are kept from earlier runs and listed in fetch_failures.",
 )
 def raw_race_cards(context: dg.AssetExecutionContext, racing_com: RacingComResource, warehouse: Warehouse):
-    with racing_com.open_client(context.run_id) as client:
+    with racing_com.session(context.run.run_id) as client:
 
         def process(cell: Cell) -> CellOutcome:
             meetings = tracked_meetings(warehouse, cell)

@@ -2,7 +2,7 @@
 
 Several responses can describe the same race (the race list, the field before the jump, the result
 after it, a whole-meeting history call). Each table takes, per race, the rows of the most
-informative response, and among equals the latest fetched.
+informative response, and among equals the content first seen most recently.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def parse_cell(raw: pd.DataFrame, meetings: pd.DataFrame) -> CellTables:
                 "venue_slug": meeting["venue_slug"],
                 "state": meeting["state"],
             },
-            fetched_at=row.last_fetched_at,
+            fetched_at=row.first_fetched_at,
         )
         for table in PREFERENCE:
             frame = getattr(tables, table)

@@ -60,7 +60,7 @@ def _tier(venue) -> str:
 def meetings(context: dg.AssetExecutionContext, racing_com: RacingComResource, warehouse: Warehouse):
     days = [date.fromisoformat(key) for key in context.partition_keys]
     frames = []
-    with racing_com.open_client(context.run_id) as client:
+    with racing_com.session(context.run.run_id) as client:
         for day in days:
             frame = list_meetings(client, day)
             context.log.info(
