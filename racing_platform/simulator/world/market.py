@@ -1,0 +1,203 @@
+"""The betting market: a noisy, favourite-longshot-biased view of the truth with a bookmaker's margin.
+
+Every runner carries a hidden `market_score` = its true performance score + Gaussian error (the market does
+not
+know everything). Prices come from softmax(FLB_BETA x market_score) over the runners still in the race at that
+moment (FLB_BETA < 1 flattens the book: longshots are overbet), scaled up by an overround and rounded to the
+price ladder. Early prices carry an extra opening error that decays to zero at the jump; each provider adds
+its
+own small error and margin. The starting price is the consensus at the jump without provider error.
+
+All randomness here is counter-based (a hash of seed, entry, provider, update), so any race's fluctuations can
+be recomputed on demand, and many races' closing prices in one vectorised call, with identical results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from racing_platform.simulator.world.model import ODDS_COLUMNS
+from racing_platform.simulator.world.segments import group_sum
+
+FLB_BETA = 0.86
+BOOKMAKERS = {"SB2": 1.165, "LB2": 1.155, "PB3": 1.175, "BT": 1.15}  # provider -> base overround (10 runners)
+TOTES = {"V": 1.17, "N": 1.17, "Q": 1.18}
+PROVIDERS = tuple(BOOKMAKERS) + tuple(TOTES)
+SP_OVERROUND = 1.165
+OVERROUND_PER_RUNNER = 0.005
+OPENING_ERROR = 0.35
+PROVIDER_ERROR = 0.08
+
+_LADDER = np.unique(
+    np.round(
+        np.concatenate(
+            [
+                np.arange(1.01, 2.0, 0.01),
+                np.arange(2.0, 3.0, 0.05),
+                np.arange(3.0, 5.0, 0.1),
+                np.arange(5.0, 10.0, 0.5),
+                np.arange(10.0, 21.0, 1.0),
+                [23, 26, 31, 34, 41, 51, 61, 71, 81, 101, 126, 151, 201, 251, 301, 501],
+            ]
+        ),
+        2,
+    )
+)
+_LOG_LADDER = np.log(_LADDER)
+
+
+def ladder_price(raw: np.ndarray) -> np.ndarray:
+    """Nearest price on the bookmakers' ladder (in log space), within $1.01..$501."""
+    logs = np.log(np.clip(raw, _LADDER[0], _LADDER[-1]))
+    hi = np.clip(np.searchsorted(_LOG_LADDER, logs), 1, len(_LADDER) - 1)
+    lo = hi - 1
+    pick = np.where(logs - _LOG_LADDER[lo] < _LOG_LADDER[hi] - logs, lo, hi)
+    return _LADDER[pick]
+
+
+def tote_price(raw: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(raw, 1), 1.1, 999.0)
+
+
+def _mix(*keys: np.ndarray) -> np.ndarray:
+    """splitmix64 over a tuple of integer keys -> uint64 (vectorised, deterministic)."""
+    with np.errstate(over="ignore"):
+        h = np.zeros(np.broadcast(*keys).shape, dtype=np.uint64)
+        for k in keys:
+            h = h ^ np.asarray(k).astype(np.uint64)
+            h = h + np.uint64(0x9E3779B97F4A7C15)
+            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            h = h ^ (h >> np.uint64(31))
+    return h
+
+
+def hash_uniform(*keys: np.ndarray) -> np.ndarray:
+    return ((_mix(*keys) >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+
+
+def hash_normal(*keys: np.ndarray) -> np.ndarray:
+    u1 = hash_uniform(*keys, 1)
+    u2 = hash_uniform(*keys, 2)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def starting_prices(
+    seed: int, race: np.ndarray, entry: np.ndarray, market_score: np.ndarray, runs: np.ndarray
+) -> np.ndarray:
+    """SP for every runner of the given (betting) races; NaN for non-runners. Arrays are per entry."""
+    sp = np.full(len(race), np.nan)
+    idx = np.flatnonzero(runs)
+    if len(idx) == 0:
+        return sp
+    q = _softmax(FLB_BETA * market_score[idx], race[idx])
+    n = group_sum(np.ones(len(idx)), race[idx])
+    overround = SP_OVERROUND + OVERROUND_PER_RUNNER * (n - 10) + 0.012 * hash_normal(seed, race[idx], 99)
+    sp[idx] = ladder_price(1.0 / (q * overround))
+    return sp
+
+
+def _softmax(score: np.ndarray, group: np.ndarray) -> np.ndarray:
+    _, inverse = np.unique(group, return_inverse=True)
+    top = np.full(inverse.max() + 1, -np.inf)
+    np.maximum.at(top, inverse, score)
+    peak = top[inverse]
+    weight = np.exp(score - peak)
+    return weight / np.bincount(inverse, weights=weight)[inverse]
+
+
+def _provider_overround(seed: int, race: np.ndarray, provider: np.ndarray, n: np.ndarray) -> np.ndarray:
+    base = np.array([BOOKMAKERS.get(p) or TOTES[p] for p in PROVIDERS])[provider]
+    return base + OVERROUND_PER_RUNNER * (n - 10) + 0.01 * hash_normal(seed, race, provider, 3)
+
+
+def closing_prices(
+    seed: int, race: np.ndarray, entry: np.ndarray, market_score: np.ndarray, runs: np.ndarray
+) -> pd.DataFrame:
+    """Each bookmaker's last price before the jump for every runner: (race, entry, provider_code, price)."""
+    idx = np.flatnonzero(runs)
+    frames = []
+    for p, code in enumerate(BOOKMAKERS):
+        r, e = race[idx], entry[idx]
+        score = FLB_BETA * market_score[idx] + PROVIDER_ERROR * hash_normal(seed, e, p, 1)
+        q = _softmax(score, r)
+        n = group_sum(np.ones(len(idx)), r)
+        price = ladder_price(1.0 / (q * _provider_overround(seed, r, np.full(len(r), p), n)))
+        frames.append(pd.DataFrame({"race": r, "entry": e, "provider_code": code, "price": price}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def race_odds(
+    seed: int,
+    race_key: int,
+    entry_key: np.ndarray,
+    entry_id: np.ndarray,
+    market_score: np.ndarray,
+    scratched_at: pd.Series,
+    opens_at: pd.Timestamp,
+    jump_at: pd.Timestamp,
+    closes_at: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """All price updates of one race, every provider, from market open to the jump (or an abandonment)."""
+    if len(entry_key) == 0 or opens_at >= jump_at:
+        return pd.DataFrame(columns=ODDS_COLUMNS)
+    span = (jump_at - opens_at).total_seconds()
+    scratch_s = np.array([(t - opens_at).total_seconds() if pd.notna(t) else np.inf for t in scratched_at])
+    stop_s = span if closes_at is None else min(span, (closes_at - opens_at).total_seconds())
+    frames = []
+    for p, code in enumerate(PROVIDERS):
+        tote = code in TOTES
+        start_frac = (
+            0.7 + 0.25 * hash_uniform(seed, race_key, p, 10)
+            if tote
+            else 0.05 * hash_uniform(seed, race_key, p, 10)
+        )
+        n_updates = 4 + int(12 * hash_uniform(seed, race_key, p, 11)) + (6 if tote else 0)
+        u = np.sort(hash_uniform(seed, race_key, p, 12 + np.arange(n_updates)))
+        at = span * (start_frac + (1 - start_frac) * (1 - (1 - u) ** 2.2))
+        at = np.r_[span * start_frac, at[:-1], span - 60 * hash_uniform(seed, race_key, p, 9)]
+        at = np.unique(np.round(at))
+        at = at[at < stop_s]
+        if len(at) == 0:
+            continue
+        remaining = (span - at) / span  # 1 at the open, 0 at the jump
+        live = scratch_s[:, None] > at[None, :]  # entry x update
+        opening = OPENING_ERROR * (
+            hash_normal(seed, entry_key, 20) * 0.7 + hash_normal(seed, entry_key, p, 21) * 0.5
+        )
+        drift = 0.04 * hash_normal(seed, entry_key[:, None], p, 100 + np.arange(len(at))[None, :])
+        beta = FLB_BETA * (0.93 if tote else 1.0)
+        score = (
+            beta * market_score[:, None]
+            + PROVIDER_ERROR * hash_normal(seed, entry_key, p, 1)[:, None]
+            + opening[:, None] * remaining[None, :] ** 0.8
+            + drift * np.sqrt(remaining)[None, :]
+        )
+        score = np.where(live, score, -np.inf)
+        top = score.max(axis=0, keepdims=True)
+        weight = np.where(live, np.exp(score - np.where(np.isfinite(top), top, 0)), 0.0)
+        field_size = live.sum(axis=0)
+        q = weight / np.maximum(weight.sum(axis=0, keepdims=True), 1e-300)
+        overround = _provider_overround(seed, np.full(len(at), race_key), np.full(len(at), p), field_size)
+        with np.errstate(divide="ignore"):
+            raw = 1.0 / (q * overround[None, :])
+        price = tote_price(raw) if tote else ladder_price(raw)
+        e_idx, t_idx = np.nonzero(live)
+        frame = pd.DataFrame({"entry": e_idx, "t": t_idx, "price": price[e_idx, t_idx]})
+        frame = frame.sort_values(["entry", "t"])
+        changed = frame["price"].ne(frame.groupby("entry")["price"].shift())
+        frame = frame[changed.to_numpy()]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "entry_id": entry_id[frame["entry"].to_numpy()],
+                    "provider_code": code,
+                    "update_time_utc": opens_at + pd.to_timedelta(at[frame["t"].to_numpy()], unit="s"),
+                    "price": frame["price"].to_numpy(),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=ODDS_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[ODDS_COLUMNS]
