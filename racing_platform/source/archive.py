@@ -169,5 +169,7 @@ def iter_archive(
     path: Path | None = None, *, operation: str | None = None, outcome: str | None = "ok"
 ) -> Iterator[ArchiveRecord]:
     """Every archived answer (by default the configured archive, "ok" answers only), oldest content first."""
-    archive = ResponseArchive(path if path is not None else default_archive_path())
-    yield from archive.iter_records(operation=operation, outcome=outcome)
+    path = path if path is not None else default_archive_path()
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no response archive at {path} (set RACING_COM_ARCHIVE_PATH or fetch first)")
+    yield from ResponseArchive(path).iter_records(operation=operation, outcome=outcome)

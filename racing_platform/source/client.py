@@ -479,7 +479,12 @@ def _classify(
         )
     received = len(response.content)
     declared = response.headers.get("Content-Length")
-    if declared is not None and "Content-Encoding" not in response.headers and int(declared) != received:
+    if (
+        declared
+        and declared.isdigit()
+        and "Content-Encoding" not in response.headers
+        and int(declared) != received
+    ):
         reason = f"HTTP {status} body cut short: {received} of {declared} bytes"
         return None, TransientError(name, variables, reason, status=status)
     try:

@@ -7,10 +7,17 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from racing_platform.source.archive import ResponseArchive, content_sha256, iter_archive
-from racing_platform_tests.source.fixtures_client import FIXTURES_DIR
+from racing_platform.source.parsers import parse_response
+from racing_platform_tests.source.fixtures_client import (  # noqa: F401 - fixtures register by import
+    FIXTURES_DIR,
+    make_client_fixture,
+    sim_fixture,
+    simulator_module_fixture,
+)
 
 T0 = datetime(2026, 3, 7, 1, 0, tzinfo=UTC)
 VARIABLES = {"meetCode": "5193242"}
@@ -89,6 +96,46 @@ def test_iteration_filters_by_operation_and_outcome(tmp_path):
     assert [r.outcome for r in iter_archive(path, outcome=None)] == ["ok", "ok", "graphql_error"]
 
 
+def test_reading_an_archive_that_does_not_exist_says_where_it_looked(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no response archive at .*missing.sqlite"):
+        list(iter_archive(tmp_path / "missing.sqlite"))
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
 def test_naive_timestamps_are_refused(tmp_path):
     with pytest.raises(ValueError, match="timezone-aware"):
         ResponseArchive(tmp_path / "a.sqlite").record("op", {}, {}, fetched_at=datetime(2026, 3, 7))
+
+
+def test_parsers_rerun_from_the_archive_alone_give_the_live_tables(sim, make_client):
+    client = make_client()
+    meeting = sim.meeting
+    live = [
+        client.meetings_by_date(meeting.date),
+        client.meetings_by_date(meeting.date, with_races=True),
+        client.races_for_meet(meeting.meet_code),
+        client.races_for_meet(meeting.meet_code, full_field=True),
+        *(client.race_field(meeting.meet_code, n) for n in meeting.race_numbers),
+        *(client.race_results(meeting.meet_code, n) for n in meeting.race_numbers),
+    ]
+    refetched = client.meetings_by_date(meeting.date)
+
+    records = {record.sha256: record for record in iter_archive(client.config.archive_path)}
+    assert set(records) == {fetched.sha256 for fetched in live}
+    assert refetched.sha256 == live[0].sha256 and records[refetched.sha256].fetch_count == 2
+    runners = 0
+    for fetched in live:
+        record = records[fetched.sha256]
+        assert (record.operation, record.variables) == (fetched.operation, fetched.variables)
+        from_live = parse_response(
+            fetched.payload, variables=fetched.variables, fetched_at=fetched.fetched_at
+        )
+        from_archive = parse_response(
+            record.body, variables=record.variables, fetched_at=record.first_fetched_at
+        )
+        for name, frame in from_live.items():
+            pd.testing.assert_frame_equal(
+                getattr(from_archive, name), frame, obj=f"{fetched.operation}.{name}"
+            )
+        runners += len(from_live.runners)
+    assert runners > 0, "the comparison covered real runner rows"

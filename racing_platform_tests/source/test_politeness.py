@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from datetime import UTC, datetime
 
@@ -9,7 +10,14 @@ import pytest
 
 from racing_platform.source.errors import BudgetExhaustedError
 from racing_platform.source.politeness import Politeness
-from racing_platform_tests.source.fixtures_client import FakeClock
+from racing_platform_tests.source.fixtures_client import (  # noqa: F401 - fixtures register by import
+    FakeClock,
+    fetch_in_another_process,
+    make_client_fixture,
+    max_requests_in_any_window,
+    sim_fixture,
+    simulator_module_fixture,
+)
 
 
 def test_slots_are_spaced_by_the_rate_and_waits_happen_outside_the_lock(tmp_path):
@@ -81,3 +89,65 @@ def test_state_file_uses_wal_and_survives_a_new_instance(tmp_path):
 def test_rate_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="max_rps must be positive"):
         Politeness(tmp_path / "p.sqlite", max_rps=0)
+
+
+# ------------------------------------------------------------------ over real HTTP, timed by the server's log
+
+RATE = 20.0
+REQUESTS = 40
+# Slots are exactly 1/RATE apart: a closed one-second window can hold RATE + 1 of them.
+ALLOWED_PER_SECOND = int(RATE) + 1
+
+
+def _server_times(sim) -> list[float]:
+    return [entry["monotonic"] for entry in sim.control.requests_log()]
+
+
+def test_rate_limit_holds_in_the_servers_request_log(sim, make_client, tmp_path):
+    politeness = Politeness(tmp_path / "limiter.sqlite", max_rps=RATE, run_budget=REQUESTS)
+    client = make_client(politeness=politeness)
+
+    for _ in range(REQUESTS):
+        client.meetings_by_date(sim.meeting.date)
+
+    times = _server_times(sim)
+    assert len(times) == REQUESTS
+    assert max_requests_in_any_window(times) <= ALLOWED_PER_SECOND
+    assert max(times) - min(times) >= (REQUESTS - 1) / RATE * 0.95
+
+
+def test_two_processes_share_one_limit(sim, tmp_path):
+    """Two processes each at the full rate would put ~40 requests in one second; sharing keeps it to 21."""
+    fields = {
+        "max_rps": RATE,
+        "politeness_db": tmp_path / "limiter.sqlite",
+        "archive_path": tmp_path / "a.sqlite",
+    }
+    per_process = REQUESTS // 2
+    plans = [
+        [("GetMeetingByDate_CD", {"date": sim.meeting.date})] * per_process,
+        [("getRaceNumberList_CD", {"meetCode": sim.meeting.meet_code})] * per_process,
+    ]
+    context = multiprocessing.get_context("spawn")
+    start_together = context.Barrier(len(plans))
+    workers = [
+        context.Process(target=fetch_in_another_process, args=(sim.url, fields, plan, start_together))
+        for plan in plans
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0, 0]
+
+    log = sim.control.requests_log()
+    by_operation = {
+        name: [e["monotonic"] for e in log if e["operationName"] == name]
+        for name, _ in (plan[0] for plan in plans)
+    }
+    first, second = by_operation.values()
+    assert len(first) == len(second) == per_process
+    assert min(second) < max(first) and min(first) < max(second), "the two processes ran at the same time"
+    times = first + second
+    assert max_requests_in_any_window(times) <= ALLOWED_PER_SECOND
+    assert max(times) - min(times) >= (REQUESTS - 1) / RATE * 0.95
