@@ -128,10 +128,16 @@ def test_parsers_rerun_from_the_archive_alone_give_the_live_tables(sim, make_cli
         record = records[fetched.sha256]
         assert (record.operation, record.variables) == (fetched.operation, fetched.variables)
         from_live = parse_response(
-            fetched.payload, variables=fetched.variables, fetched_at=fetched.fetched_at
+            fetched.payload,
+            operation=fetched.operation,
+            variables=fetched.variables,
+            fetched_at=fetched.fetched_at,
         )
         from_archive = parse_response(
-            record.body, variables=record.variables, fetched_at=record.first_fetched_at
+            record.body,
+            operation=record.operation,
+            variables=record.variables,
+            fetched_at=record.first_fetched_at,
         )
         for name, frame in from_live.items():
             pd.testing.assert_frame_equal(
