@@ -47,7 +47,7 @@ AGE_OK = np.array(
 class RaceModel:
     """Coefficients of the performance score (logit units: win probability = softmax of the score)."""
 
-    ability_scale: float = 1.0
+    ability_scale: float = 1.15
     distance_coef: float = 2.0  # penalty per squared octave away from the preferred distance
     going_coef: float = 1.0  # going_pref x (rating - 4) / 6
     barrier_coef: float = 1.0  # venue bias x outside-draw fraction x (1200 / distance) ** 0.5
@@ -56,11 +56,12 @@ class RaceModel:
     first_up: float = -0.25
     second_up: float = -0.08
     lengths_per_logit: float = 1.5
-    market_noise: float = 0.35  # sd of the market's error on the score, before the FLB transform
+    market_noise: float = 0.3  # sd of the market's error on the score, before the FLB transform
 
 
 MODEL = RaceModel()
-STARTS_PER_FOAL = 24.0
+STARTS_PER_FOAL = 20.0
+STAY_HOME = 0.4  # weight of "wait for another day" against a race that suits
 FIELD_TARGET_MEAN = 10.8
 FIELD_TARGET_SD = 2.6  # births per year = runner demand per year / this
 
@@ -171,7 +172,7 @@ def create_horses(
         foal_day = (np.datetime64(f"{season}-08-01") - np.datetime64("1970-01-01")).astype(
             int
         ) + rng.integers(0, 110, n)
-        debut_age = np.clip(2.0 + rng.gamma(2.0, 0.45, n), 2.05, 5.5)
+        debut_age = np.clip(2.0 + rng.gamma(2.0, 0.35, n), 2.05, 5.5)
         debut_day = foal_day + (debut_age * 365.25).astype(int)
         career = 0.4 + rng.gamma(2.0, 1.25, n)
         retire_day = np.minimum(debut_day + (career * 365.25).astype(int), foal_day + int(10 * 365.25))
@@ -239,6 +240,7 @@ class CareerSimulation:
         self.cls_max_wins = cls["max_wins"].to_numpy()
         self.cls_level = cls["level"].to_numpy().astype(float)
         self.cls_weights = cls["weights"].to_numpy()
+        self.cls_bench = cls["benchmark"].to_numpy().astype(float)
         self._plain_classes = np.array([i for i, c in enumerate(CLASSES) if c.kind != "black"])
         races = calendar.races
         m_idx = races["meeting_idx"].to_numpy()
@@ -324,7 +326,7 @@ class CareerSimulation:
         c = self.r_class[rows]
         kind = self.cls_kind[c][None, :]
         rating = h.rating[horses][:, None]
-        bm = self.cls_max[c][None, :] - 2
+        bm = self.cls_bench[c][None, :]
         pref = np.where(kind == "bm", -0.5 * ((bm - rating - 1) / 4) ** 2, 0.0)
         pref = pref + np.where(
             kind == "class", -0.6 * (self.cls_max_wins[c][None, :] - h.wins[horses][:, None]), 0.0
@@ -335,14 +337,14 @@ class CareerSimulation:
         return pref - octaves**2 / (2 * 0.3**2) + 0.8 * tier_sign * h.perceived_ability[horses][:, None]
 
     def _select_region(
-        self, day: int, region: int, rows: np.ndarray, ready: np.ndarray
+        self, day: int, region: int, rows: np.ndarray, ready: np.ndarray, due_soon: np.ndarray
     ) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Fields for one region's races today: (race row, main field horses, emergency horses).
 
-        Horses choose a race (or to wait); a race takes the highest-priority choosers up to its target size
-        and
-        the rest choose again among races with room, for a few rounds. Short races are then relaxed (wider
-        rating band, horses due back within days), re-programmed to another class, or dropped.
+        Horses choose a race (or to wait) with a random utility fixed for the day; a race takes the
+        highest-priority choosers up to its target size and the rest take their next choice among races with
+        room, for a few rounds. Short races are then relaxed (wider rating band, horses due back within days),
+        re-programmed to another class, or dropped.
         """
         rng = self.rng
         h = self.horses
@@ -353,16 +355,18 @@ class CareerSimulation:
         if len(pool):
             logw = np.where(self._eligible(pool, rows, day), self._preference(pool, rows), -np.inf)
             waiting = day - h.ready_day[pool]
-            stay_home = np.log(1.2) - 0.12 * waiting
+            stay_home = np.log(STAY_HOME) - 0.12 * waiting
             priority = h.rating[pool] + 0.3 * waiting + 4 * rng.gumbel(size=len(pool))
+            utility = np.column_stack([logw, stay_home]) + rng.gumbel(size=(len(pool), n_rows + 1))
             home = np.zeros(len(pool), dtype=bool)
             for _ in range(3):
                 room = target - np.bincount(field_of[field_of >= 0], minlength=n_rows)
                 open_ = np.flatnonzero(~home & (field_of < 0))
                 if len(open_) == 0 or not (room > 0).any():
                     break
-                keys = np.column_stack([np.where(room[None, :] > 0, logw[open_], -np.inf), stay_home[open_]])
-                choice = np.argmax(keys + rng.gumbel(size=keys.shape), axis=1)
+                keys = utility[open_]
+                keys[:, :n_rows][:, room <= 0] = -np.inf
+                choice = np.argmax(keys, axis=1)
                 home[open_[choice == n_rows]] = True
                 bidders = open_[choice < n_rows]
                 picked = choice[choice < n_rows]
@@ -376,18 +380,12 @@ class CareerSimulation:
 
         short = [j for j in range(n_rows) if len(main[j]) < 7]
         if short:
-            soon = np.flatnonzero(
-                (h.region == region)
-                & ~h.retired
-                & (h.ready_day > day)
-                & (h.ready_day <= day + 6)
-                & (h.campaign_runs > 0)
-                & (h.last_run_day <= day - 10)
-            )
+            soon = due_soon[h.region[due_soon] == region]
             pool = np.concatenate([pool, soon])
             taken = np.concatenate([taken, np.zeros(len(soon), dtype=bool)])
             free = np.flatnonzero(~taken)
             relaxed = self._eligible(pool[free], rows[short], day, slack=8.0)
+            plain: np.ndarray | None = None
             for k, j in enumerate(short):
                 ok = free[relaxed[:, k] & ~taken[free]]
                 extra = rng.permutation(ok)[: target[j] - len(main[j])]
@@ -395,7 +393,12 @@ class CareerSimulation:
                 main[j] = np.concatenate([main[j], extra]).astype(np.int64)
                 if len(main[j]) < 6:
                     taken[main[j]] = False
-                    main[j] = self._reprogramme(day, rows[j], pool, taken)
+                    if plain is None:
+                        k_plain = len(self._plain_classes)
+                        plain = self._eligible_for(
+                            pool, self._plain_classes, np.full(k_plain, 3), np.zeros(k_plain, np.int64), day
+                        )
+                    main[j] = self._reprogramme(rows[j], plain, taken)
                     taken[main[j]] = True
         full = [j for j in range(n_rows) if len(main[j]) >= self.r_limit[rows[j]]]
         emergencies = {j: np.zeros(0, dtype=np.int64) for j in range(n_rows)}
@@ -414,20 +417,18 @@ class CareerSimulation:
             out.append((row, pool[main[j]], pool[emergencies[j]]))
         return out
 
-    def _reprogramme(self, day: int, row: int, pool: np.ndarray, taken: np.ndarray) -> np.ndarray:
-        """Change an unfillable race to the class with most free eligible horses (clubs do re-programme)."""
-        free = pool[~taken]
-        if len(free) < 6:
-            return np.zeros(0, dtype=np.int64)
-        k = len(self._plain_classes)
-        elig = self._eligible_for(free, self._plain_classes, np.full(k, 3), np.zeros(k, dtype=np.int64), day)
-        counts = elig.sum(axis=0)
+    def _reprogramme(self, row: int, plain: np.ndarray, taken: np.ndarray) -> np.ndarray:
+        """Change an unfillable race to the class with most free eligible horses (clubs do re-programme).
+
+        plain: (pool x plain classes) eligibility for an open-age, open-sex race of each non-black-type class.
+        """
+        available = plain & ~taken[:, None]
+        counts = available.sum(axis=0)
         best = int(np.argmax(counts))
         if counts[best] < 6:
             return np.zeros(0, dtype=np.int64)
         self.r_class[row], self.r_age[row], self.r_sex[row] = self._plain_classes[best], 3, 0
-        chosen = self.rng.permutation(np.flatnonzero(elig[:, best]))[: self.r_target[row]]
-        return np.flatnonzero(~taken)[chosen]
+        return self.rng.permutation(np.flatnonzero(available[:, best]))[: self.r_target[row]]
 
     def _select_trials(
         self, day: int, region: int, rows: np.ndarray
@@ -474,8 +475,14 @@ class CareerSimulation:
                 stale = ~h.retired & (day - h.ready_day > 50) & (h.debut_day <= day)
                 h.ready_day[stale] = day + 40
                 h.campaign_runs[stale] = 0
-            ready = np.flatnonzero(
-                ~h.retired & (h.ready_day <= day) & (h.debut_day <= day) & (h.retire_day > day)
+            fit = ~h.retired & (h.debut_day <= day) & (h.retire_day > day)
+            ready = np.flatnonzero(fit & (h.ready_day <= day))
+            due_soon = np.flatnonzero(  # mid-campaign horses a few days short of their planned next run
+                fit
+                & (h.ready_day > day)
+                & (h.ready_day <= day + 6)
+                & (h.campaign_runs > 0)
+                & (h.last_run_day <= day - 10)
             )
             fields = []
             for region in np.unique(self.r_region[rows_today]):
@@ -483,7 +490,7 @@ class CareerSimulation:
                 racing = in_region[~self.r_trial[in_region]]
                 trials = in_region[self.r_trial[in_region]]
                 if len(racing):
-                    fields += self._select_region(day, int(region), racing, ready)
+                    fields += self._select_region(day, int(region), racing, ready, due_soon)
                 if len(trials):
                     fields += self._select_trials(day, int(region), trials)
             if fields:
@@ -697,7 +704,7 @@ class CareerSimulation:
         rating = h.rating[horse].astype(float)
         months = (pd.Timestamp(day, unit="D").month - 8) % 12
         set_weight = np.select([age <= 2, age == 3], [56.5, 57.5], 59.0) - 2.0 * female
-        benchmark = self.cls_max[c] - 2
+        benchmark = self.cls_bench[c]
         bm = np.clip(60.0 + 0.5 * (rating - benchmark), 54.0, 61.5)
         top = group_max(rating, row)
         handicap = np.clip(59.5 - 0.5 * (top - rating), 54.0, 61.5)

@@ -29,6 +29,7 @@ class RaceClass:
     max_wins: int
     weights: str  # set | handicap | penalties | wfa
     prize_metro: float
+    benchmark: int = 0  # BM races: the benchmark; the rating band is [benchmark - 20, benchmark + 6]
 
 
 def _ladder() -> list[RaceClass]:
@@ -40,7 +41,7 @@ def _ladder() -> list[RaceClass]:
             )
         )
     for i, bm in enumerate(BENCHMARKS):
-        floor = -1 if i == 0 else bm - 14
+        floor = -1 if i == 0 else bm - 20
         classes.append(
             RaceClass(
                 f"BM {bm}",
@@ -48,18 +49,19 @@ def _ladder() -> list[RaceClass]:
                 f"BM{bm}",
                 bm - 4,
                 floor,
-                bm + 2,
+                bm + 6,
                 1,
                 99,
                 "handicap",
                 40_000 + 2_500 * (bm - 58),
+                bm,
             )
         )
     for rdc, floor, level, weights, prize in (
-        ("Listed", 82, 88, "penalties", 180_000),
-        ("Group 3", 86, 92, "handicap", 200_000),
-        ("Group 2", 90, 97, "penalties", 300_000),
-        ("Group 1", 94, 103, "wfa", 1_000_000),
+        ("Listed", 78, 88, "penalties", 180_000),
+        ("Group 3", 82, 92, "handicap", 200_000),
+        ("Group 2", 86, 97, "penalties", 300_000),
+        ("Group 1", 90, 103, "wfa", 1_000_000),
     ):
         classes.append(
             RaceClass(

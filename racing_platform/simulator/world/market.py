@@ -20,7 +20,7 @@ import pandas as pd
 from racing_platform.simulator.world.model import ODDS_COLUMNS
 from racing_platform.simulator.world.segments import group_sum
 
-FLB_BETA = 0.86
+FLB_BETA = 0.78
 BOOKMAKERS = {"SB2": 1.165, "LB2": 1.155, "PB3": 1.175, "BT": 1.15}  # provider -> base overround (10 runners)
 TOTES = {"V": 1.17, "N": 1.17, "Q": 1.18}
 PROVIDERS = tuple(BOOKMAKERS) + tuple(TOTES)
