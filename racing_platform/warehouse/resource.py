@@ -25,6 +25,10 @@ def _schema_sql() -> str:
     return resources.files("racing_platform.warehouse").joinpath("sql/schema.sql").read_text()
 
 
+# Databases whose schema this process has already brought up to date (DDL on every connect is slow).
+_SCHEMA_APPLIED: set[str] = set()
+
+
 class Warehouse(DuckDBResource):
     """The DuckDB file behind every asset. One writer at a time: steps using it sit in pool `duckdb`."""
 
@@ -32,7 +36,9 @@ class Warehouse(DuckDBResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self.get_connection() as conn:
             try:
-                conn.execute(_schema_sql())
+                if self.database not in _SCHEMA_APPLIED:
+                    conn.execute(_schema_sql())
+                    _SCHEMA_APPLIED.add(self.database)
                 yield conn
             finally:
                 conn.close()
