@@ -100,9 +100,18 @@ def _or_none(value):
     return None if missing(value) else value
 
 
-def _clean(row: dict) -> dict:
-    """NaN / NaT / pd.NA become None, so `x or default` works and nothing non-JSON reaches a response."""
-    return {k: None if missing(v) else v for k, v in row.items()}
+def _records(frame: pd.DataFrame, table: str) -> list[dict]:
+    """Rows as dicts without truth columns; NaN / NaT / pd.NA become None, so `x or default` works and
+    nothing non-JSON reaches a response."""
+    frame = frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore")
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _with_str(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = frame[column].astype(str)
+    return frame
 
 
 def _as_date(value) -> date:
@@ -230,18 +239,18 @@ def preparation_index(runs: list[Run]) -> list[int]:
 class WorldIndex:
     """Lookups over one World, without its truth columns.
 
-    Meetings and races become dicts up front; entries and horse histories (the big tables) stay columnar
-    and become dicts per race / per horse on first use, so a season-sized world indexes in seconds.
+    Venues, meetings, jockeys and trainers become dicts up front; races, entries, horses and horse
+    histories (the big tables) stay columnar and become dicts per meeting / race / horse on first use, so a
+    full-calendar world (~900k entries) indexes in a few seconds.
     """
 
     def __init__(self, world: World) -> None:
         world.check_columns()
         self.world = world
-        venues = self._records(world.venues, "venues")
-        self.venues = {str(v["venue_code"]): v for v in venues}
+        self.venues = {str(v["venue_code"]): v for v in _records(world.venues, "venues")}
         self.meetings: dict[str, dict] = {}
         self.meetings_by_date: dict[date, list[dict]] = defaultdict(list)
-        for meeting in self._records(world.meetings, "meetings"):
+        for meeting in _records(world.meetings, "meetings"):
             meeting["meet_code"] = str(meeting["meet_code"])
             meeting["meeting_date"] = _as_date(meeting["meeting_date"])
             if str(meeting["venue_code"]) not in self.venues:
@@ -252,104 +261,111 @@ class WorldIndex:
             meeting["venue"] = self.venues[str(meeting["venue_code"])]
             self.meetings[meeting["meet_code"]] = meeting
             self.meetings_by_date[meeting["meeting_date"]].append(meeting)
-        self.races: dict[str, dict] = {}
-        self.races_by_meet: dict[str, list[dict]] = defaultdict(list)
-        for race in self._records(world.races, "races"):
-            race["race_code"], race["meet_code"] = str(race["race_code"]), str(race["meet_code"])
-            self.races[race["race_code"]] = race
-            self.races_by_meet[race["meet_code"]].append(race)
-        for races in self.races_by_meet.values():
-            races.sort(key=lambda r: r["race_number"])
-        self.horses = {str(h["horse_code"]): h for h in self._records(world.horses, "horses")}
-        self.jockeys = {str(j["jockey_code"]): j for j in self._records(world.jockeys, "jockeys")}
-        self.trainers = {str(t["trainer_code"]): t for t in self._records(world.trainers, "trainers")}
+        self.jockeys = {str(j["jockey_code"]): j for j in _records(world.jockeys, "jockeys")}
+        self.trainers = {str(t["trainer_code"]): t for t in _records(world.trainers, "trainers")}
 
-        entries = world.entries.drop(columns=TRUTH_COLUMNS["entries"], errors="ignore").copy()
-        for column in ("entry_id", "race_code", "horse_code", "trainer_code"):
-            entries[column] = entries[column].astype(str)
+        races = _with_str(world.races, "race_code", "meet_code")
+        self._races = races.sort_values(["meet_code", "race_number"], kind="stable").reset_index(drop=True)
+        self._race_slices = _slices(self._races["meet_code"].to_numpy())
+        self._race_codes = pd.Index(self._races["race_code"])
+        horses = _with_str(world.horses.drop(columns=TRUTH_COLUMNS["horses"], errors="ignore"), "horse_code")
+        self._horses = horses.reset_index(drop=True)
+        self._horse_codes = pd.Index(self._horses["horse_code"])
+
+        entries = _with_str(
+            world.entries.drop(columns=TRUTH_COLUMNS["entries"], errors="ignore"),
+            "entry_id",
+            "race_code",
+            "horse_code",
+            "trainer_code",
+        )
         entries["emergency"] = entries["emergency"].astype(bool)
         self._entries = entries.sort_values(["race_code", "saddlecloth", "emergency"], kind="stable")
         self._entry_slices = _slices(self._entries["race_code"].to_numpy())
         finished = self._entries["finish"].to_numpy(dtype=float, na_value=np.nan) < 100
         self.runners_count = self._entries[finished].groupby("race_code").size().to_dict()
-        self._runs, self._run_slices = self._runs_frame(self._entries)
+        self._runs, self._run_slices = self._runs_columns(self._entries)
+
+        self.races_of = lru_cache(maxsize=8192)(self._meeting_races)
+        self.horse = lru_cache(maxsize=65536)(self._horse_record)
         self._entries_for = lru_cache(maxsize=4096)(self._entry_records)
         self._runs_for = lru_cache(maxsize=65536)(self._horse_runs)
         self._odds = lru_cache(maxsize=512)(self._load_odds)
 
-    @staticmethod
-    def _records(frame: pd.DataFrame, table: str) -> list[dict]:
-        rows = frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore").to_dict("records")
-        return [_clean(row) for row in rows]
-
-    def _runs_frame(self, entries: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, int]]]:
-        """Every entry joined with its race, meeting and venue, sorted by horse then start, as arrays."""
-        races = pd.DataFrame(self.races.values())
-        meetings = pd.DataFrame(
-            [
-                {
-                    "meet_code": m["meet_code"],
-                    "meeting_date": m["meeting_date"],
-                    "fields_at": m["fields_at"],
-                    "professional": not (m["is_trial"] or m["is_jumpout"]),
-                    "abandoned": bool(m["abandoned"]),
-                    "venue_code": str(m["venue"]["venue_code"]),
-                    "venue_abbr": m["venue"]["abbr"],
-                    "state": m["venue"]["state"],
-                }
-                for m in self.meetings.values()
-            ]
+    def _runs_columns(
+        self, entries: pd.DataFrame
+    ) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, int]]]:
+        """Every entry with its race, meeting and venue attached, sorted by horse then start, as arrays."""
+        race_pos = self._race_codes.get_indexer(entries["race_code"])
+        if (race_pos < 0).any():
+            unknown = entries["race_code"].to_numpy()[race_pos < 0][:5].tolist()
+            raise ValueError(f"world entries refer to race codes missing from the races table: {unknown}")
+        meetings = list(self.meetings.values())
+        meeting_pos = pd.Index([m["meet_code"] for m in meetings]).get_indexer(
+            self._races["meet_code"].to_numpy()[race_pos]
         )
-        race_columns = [
-            "race_code",
-            "meet_code",
-            "start_time_utc",
-            "distance_m",
-            "track_condition",
-            "group",
-            "rdc_class",
-            "condition",
-            "prize_money",
-        ]
-        joined = entries[
-            [
+        if (meeting_pos < 0).any():
+            raise ValueError("world races refer to meet codes missing from the meetings table")
+
+        def meeting_column(pick) -> np.ndarray:
+            return np.array([pick(m) for m in meetings], dtype=object)[meeting_pos]
+
+        columns = {
+            c: entries[c].to_numpy()
+            for c in (
                 "entry_id",
                 "race_code",
                 "horse_code",
                 "trainer_code",
-                "finish",
-                "margin_lengths",
                 "jockey_code",
                 "handicap_rating",
                 "weight_kg",
-            ]
-        ]
-        joined = joined.merge(races[race_columns], on="race_code", how="left")
-        joined = joined.merge(meetings, on="meet_code", how="left")
-        joined["start_ns"] = _nanoseconds(joined["start_time_utc"])
-        joined["fields_ns"] = _nanoseconds(joined["fields_at"])
-        joined = joined.sort_values(["horse_code", "start_ns"], kind="stable")
-        finish = joined["finish"].to_numpy(dtype=float, na_value=np.nan)
-        joined["prize_won"] = [
-            float(p[int(f) - 1]) if f == f and 0 < f <= len(p) else 0.0
-            for f, p in zip(finish, joined["prize_money"].map(_prize_list), strict=True)
-        ]
-        joined["counts"] = (finish < 100) & ~joined["abandoned"].to_numpy(dtype=bool)
-        columns = {
-            c: joined[c].to_numpy()
-            for c in joined.columns
-            if c not in ("prize_money", "start_time_utc", "fields_at")
+            )
         }
+        columns["finish"] = entries["finish"].to_numpy(dtype=float, na_value=np.nan)
+        columns["margin_lengths"] = entries["margin_lengths"].to_numpy(dtype=float, na_value=np.nan)
+        columns["race_pos"] = race_pos
+        for c in ("meet_code", "distance_m", "track_condition", "group", "rdc_class", "condition"):
+            columns[c] = self._races[c].to_numpy()[race_pos]
+        columns["start_ns"] = _nanoseconds(self._races["start_time_utc"])[race_pos]
+        columns["fields_ns"] = _nanoseconds(pd.Series([m["fields_at"] for m in meetings]))[meeting_pos]
+        columns["meeting_date"] = meeting_column(lambda m: m["meeting_date"])
+        columns["professional"] = meeting_column(lambda m: not (m["is_trial"] or m["is_jumpout"])).astype(
+            bool
+        )
+        abandoned = meeting_column(lambda m: bool(m["abandoned"])).astype(bool)
+        columns["counts"] = (columns["finish"] < 100) & ~abandoned
+        columns["venue_code"] = meeting_column(lambda m: str(m["venue"]["venue_code"]))
+        columns["venue_abbr"] = meeting_column(lambda m: m["venue"]["abbr"])
+        columns["state"] = meeting_column(lambda m: m["venue"]["state"])
+        horse_order, _ = pd.factorize(columns["horse_code"], sort=True)
+        order = np.lexsort((columns["start_ns"], horse_order))
+        columns = {name: values[order] for name, values in columns.items()}
         return columns, _slices(columns["horse_code"])
+
+    def _meeting_races(self, meet_code: str) -> tuple[dict, ...]:
+        bounds = self._race_slices.get(str(meet_code))
+        if bounds is None:
+            return ()
+        return tuple(_records(self._races.iloc[bounds[0] : bounds[1]], "races"))
+
+    def has_race(self, race_code: str) -> bool:
+        return str(race_code) in self._race_codes
+
+    def _horse_record(self, horse_code: str) -> dict | None:
+        position = self._horse_codes.get_indexer([str(horse_code)])[0]
+        return None if position < 0 else _records(self._horses.iloc[[position]], "horses")[0]
 
     def _horse_runs(self, horse_code: str) -> tuple[Run, ...]:
         bounds = self._run_slices.get(horse_code)
         if bounds is None:
             return ()
         c, declared_after = self._runs, clock.RESULT_DECLARED_AFTER.value
+        prize_lists = self._races["prize_money"].to_numpy()
         runs = []
         for i in range(*bounds):
-            finish = c["finish"][i]
+            finish = None if missing(c["finish"][i]) else int(c["finish"][i])
+            prizes = _prize_list(prize_lists[c["race_pos"][i]])
             start_ns = int(c["start_ns"][i])
             runs.append(
                 Run(
@@ -360,7 +376,7 @@ class WorldIndex:
                     fields_at=pd.Timestamp(int(c["fields_ns"][i]), tz="UTC"),
                     declared_at=pd.Timestamp(start_ns + declared_after, tz="UTC"),
                     meeting_date=c["meeting_date"][i],
-                    finish=None if missing(finish) else int(finish),
+                    finish=finish,
                     margin=_or_none(c["margin_lengths"][i]),
                     venue_code=c["venue_code"][i],
                     venue_abbr=c["venue_abbr"][i],
@@ -376,7 +392,9 @@ class WorldIndex:
                     if missing(c["handicap_rating"][i])
                     else int(c["handicap_rating"][i]),
                     weight_kg=float(c["weight_kg"][i]),
-                    prize_won=float(c["prize_won"][i]),
+                    prize_won=float(prizes[finish - 1])
+                    if finish is not None and 0 < finish <= len(prizes)
+                    else 0.0,
                     professional=bool(c["professional"][i]),
                     counts=bool(c["counts"][i]),
                 )
@@ -391,7 +409,7 @@ class WorldIndex:
         bounds = self._entry_slices.get(race_code)
         if bounds is None:
             return ()
-        return tuple(_clean(row) for row in self._entries.iloc[bounds[0] : bounds[1]].to_dict("records"))
+        return tuple(_records(self._entries.iloc[bounds[0] : bounds[1]], "entries"))
 
     def entries(self, race_code: str) -> tuple[dict, ...]:
         """A race's entries in saddlecloth order (emergencies after a main-field twin)."""
@@ -427,7 +445,7 @@ class WorldIndex:
 
     def race(self, meet_code: str, race_number: int, now: pd.Timestamp) -> dict:
         meeting = self.meeting(meet_code, now)
-        for race in self.races_by_meet.get(meeting["meet_code"], []):
+        for race in self.races_of(meeting["meet_code"]):
             if race["race_number"] == race_number:
                 return race
         raise NotVisible(f"meeting {meet_code!r} has no race number {race_number}")
@@ -448,12 +466,12 @@ class Renderer:
         return [self.meet(m) for m in listed]
 
     def _first_start(self, meeting: dict) -> pd.Timestamp:
-        races = self.index.races_by_meet.get(meeting["meet_code"], [])
+        races = self.index.races_of(meeting["meet_code"])
         return min((r["start_time_utc"] for r in races), default=pd.Timestamp.max.tz_localize("UTC"))
 
     def meet(self, meeting: dict) -> dict:
         venue = meeting["venue"]
-        races = self.index.races_by_meet.get(meeting["meet_code"], [])
+        races = self.index.races_of(meeting["meet_code"])
         display = venue["display_name"] or venue["venue_name"]
         day = meeting["meeting_date"].isoformat()
         suffix = "-trials" if meeting["is_trial"] else "-jump-outs" if meeting["is_jumpout"] else ""
@@ -498,7 +516,7 @@ class Renderer:
 
     def meeting_status(self, meeting: dict) -> str:
         statuses = [
-            clock.race_status(meeting, r, self.now) for r in self.index.races_by_meet[meeting["meet_code"]]
+            clock.race_status(meeting, r, self.now) for r in self.index.races_of(meeting["meet_code"])
         ]
         if not statuses:
             return "Abandoned" if clock.abandonment_visible(meeting, self.now) else "Nominations"
@@ -511,7 +529,7 @@ class Renderer:
             meeting = self.index.meeting(meet_code, self.now)
         except NotVisible:
             return []
-        races = list(self.index.races_by_meet.get(meeting["meet_code"], []))
+        races = list(self.index.races_of(meeting["meet_code"]))
         if unsorted:
             # getNoCacheRacesForMeet is not sorted by race number on racing.com; keep it stable per race.
             races.sort(key=lambda r: zlib.crc32(r["race_code"].encode()))
@@ -666,7 +684,7 @@ class Renderer:
     ) -> dict:
         now = self.now
         resulted = clock.results_visible(meeting, race, now)
-        horse = self.index.horses.get(str(entry["horse_code"]), {})
+        horse = self.index.horse(str(entry["horse_code"])) or {}
         horse_name = horse.get("horse_name")
         jockey_code = _or_none(entry["jockey_code"]) if clock.jockeys_visible(meeting, now) else None
         jockey = self.index.jockeys.get(str(jockey_code), {}) if jockey_code else {}
@@ -868,7 +886,7 @@ class Renderer:
 
     def _render_horse(self, horse_code: str) -> dict | None:
         """A horse as of the clock: includes runs after the race being viewed (racing.com's leakage trap)."""
-        horse = self.index.horses.get(horse_code)
+        horse = self.index.horse(horse_code)
         if horse is None:
             return None
         now = self.now
@@ -1004,7 +1022,7 @@ class Renderer:
                 {
                     "id": e["entry_id"],
                     "raceEntryNumber": int(e["saddlecloth"]),
-                    "horseName": self.index.horses.get(str(e["horse_code"]), {}).get("horse_name"),
+                    "horseName": (self.index.horse(str(e["horse_code"])) or {}).get("horse_name"),
                     "oddsByProvider": odds.get(e["entry_id"], []),
                 }
                 for e in entries

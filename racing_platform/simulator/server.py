@@ -201,9 +201,9 @@ def _json_rows(frame: pd.DataFrame) -> list[dict]:
 def truth_rows(index: WorldIndex, meet_code: str | None, race_code: str | None) -> list[dict]:
     """True win probabilities: the world package's `truth_frame` if it has one, else entries.true_win_prob."""
     if race_code:
-        race_codes = [race_code] if race_code in index.races else []
+        race_codes = [race_code] if index.has_race(race_code) else []
     else:
-        race_codes = [r["race_code"] for r in index.races_by_meet.get(str(meet_code), [])]
+        race_codes = [r["race_code"] for r in index.races_of(str(meet_code))]
     if not race_codes:
         return []
     from racing_platform.simulator import world as world_package

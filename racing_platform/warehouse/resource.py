@@ -36,7 +36,7 @@ class Warehouse(DuckDBResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self.get_connection() as conn:
             try:
-                if self.database not in _SCHEMA_APPLIED:
+                if self.database == ":memory:" or self.database not in _SCHEMA_APPLIED:
                     conn.execute(_schema_sql())
                     _SCHEMA_APPLIED.add(self.database)
                 yield conn
