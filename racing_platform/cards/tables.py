@@ -63,11 +63,7 @@ def parse_cell(raw: pd.DataFrame, meetings: pd.DataFrame) -> CellTables:
             frame = getattr(tables, table)
             if len(frame):
                 parsed[table].append(frame.assign(_rank=PREFERENCE[table].get(tables.operation, 0)))
-    best = {table: _best_per_race(frames, table) for table, frames in parsed.items()}
-    best["odds"]["venue_slug"] = pd.array(
-        [meetings["venue_slug"].iloc[0]] * len(best["odds"]), dtype="string"
-    )
-    return CellTables(**best)
+    return CellTables(**{table: _best_per_race(frames, table) for table, frames in parsed.items()})
 
 
 def _best_per_race(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:

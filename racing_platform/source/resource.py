@@ -42,5 +42,7 @@ class RacingComResource(dg.ConfigurableResource):
                 raise
             except RacingComError as exc:
                 raise dg.Failure(
-                    description=f"racing.com: {exc}", metadata={"error": type(exc).__name__}, allow_retries=False
+                    description=f"racing.com: {exc}",
+                    metadata={"error": type(exc).__name__},
+                    allow_retries=False,
                 ) from exc
