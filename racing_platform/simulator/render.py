@@ -269,8 +269,8 @@ class WorldIndex:
         self._race_slices = _slices(self._races["meet_code"].to_numpy())
         self._race_codes = pd.Index(self._races["race_code"])
         horses = _with_str(world.horses.drop(columns=TRUTH_COLUMNS["horses"], errors="ignore"), "horse_code")
-        self._horses = horses.reset_index(drop=True)
-        self._horse_codes = pd.Index(self._horses["horse_code"])
+        self._horse_columns = {c: horses[c].to_numpy() for c in horses.columns}
+        self._horse_codes = pd.Index(horses["horse_code"])
 
         entries = _with_str(
             world.entries.drop(columns=TRUTH_COLUMNS["entries"], errors="ignore"),
@@ -354,7 +354,9 @@ class WorldIndex:
 
     def _horse_record(self, horse_code: str) -> dict | None:
         position = self._horse_codes.get_indexer([str(horse_code)])[0]
-        return None if position < 0 else _records(self._horses.iloc[[position]], "horses")[0]
+        if position < 0:
+            return None
+        return {c: _or_none(values[position]) for c, values in self._horse_columns.items()}
 
     def _horse_runs(self, horse_code: str) -> tuple[Run, ...]:
         bounds = self._run_slices.get(horse_code)
