@@ -52,7 +52,7 @@ RAIN_BY_STATE = {
     "QLD": _RAIN_NORTH,
     "NT": _RAIN_NORTH,
 }
-RATING_CUTS = np.array([4.0, 9.0, 14.0, 20.0, 27.0, 36.0, 48.0, 63.0])  # moisture -> ratings 3..10 (>= cut)
+RATING_CUTS = np.array([0.0, 4.0, 9.0, 14.0, 20.0, 27.0, 36.0, 48.0])  # moisture >= k-th cut: rating 3 + k
 
 DISTANCES = np.array(
     [1000, 1050, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 2000, 2100, 2200, 2400, 2500, 3200]
@@ -127,7 +127,7 @@ def _track_ratings(venues: pd.DataFrame, days: np.ndarray, rng: np.random.Genera
     for t in range(n_days):
         level = level * decay[t] + rain[:, t]
         moisture[:, t] = level
-    ratings = 3 + np.searchsorted(RATING_CUTS, moisture, side="right")
+    ratings = 2 + np.searchsorted(RATING_CUTS, moisture, side="right")
     dry = (moisture < 0.3) & summer[None, :] & (rng.random(moisture.shape) < 0.25)
     ratings = np.where(dry, 2, ratings)
     ratings = np.where(dry & (rng.random(moisture.shape) < 0.15), 1, ratings)

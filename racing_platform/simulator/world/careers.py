@@ -61,6 +61,7 @@ class RaceModel:
 
 MODEL = RaceModel()
 STARTS_PER_FOAL = 20.0
+RATING_CEILING = 128
 STAY_HOME = 0.4  # weight of "wait for another day" against a race that suits
 FIELD_TARGET_MEAN = 10.8
 FIELD_TARGET_SD = 2.6  # births per year = runner demand per year / this
@@ -657,9 +658,15 @@ class CareerSimulation:
         maiden_win = won & (h.wins[hs] == 0)
         rating = h.rating[hs].astype(float)
         rated = h.wins[hs] >= 1
+        headroom = np.clip((RATING_CEILING - rating) / 30, 0.1, 1.0)  # wins at the top earn fewer points
         delta = np.select(
             [place == 1, place == 2, place == 3, behind < 6],
-            [3 + 1.2 * np.minimum(behind, 4), (behind < 1).astype(float), 0.0, -1.0],
+            [
+                np.maximum(1.0, (3 + 1.2 * np.minimum(behind, 4)) * headroom),
+                (behind < 1).astype(float),
+                0.0,
+                -1.0,
+            ],
             -2.0,
         )
         rating = np.where(rated, rating + delta, rating)
@@ -668,7 +675,7 @@ class CareerSimulation:
         rating = np.where(
             maiden_win, tier_base + 1.5 * np.minimum(behind, 5) + rng.normal(0, 2, len(hs)), rating
         )
-        h.rating[hs] = np.clip(np.round(rating), 35, 130)
+        h.rating[hs] = np.clip(np.round(rating), 35, RATING_CEILING)
         h.wins[hs] += won
         h.starts[hs] += 1
         h.last_run_day[hs] = day

@@ -252,10 +252,13 @@ def _assemble(
 
 
 def world_from_tables(seed: int, tables: dict[str, pd.DataFrame], meta: dict) -> World:
-    """A World over generated (or cached) tables, with odds_for_race bound to its hidden market scores."""
+    """A World over generated (or cached) tables, with odds_for_race bound to its hidden market scores.
+
+    The odds are a function of the seed the tables were generated from (meta["seed"] when known).
+    """
     frames = {name: frame.reset_index(drop=True) for name, frame in tables.items()}
     market = frames.pop("market")
-    world = World(seed=seed, odds_for_race=_no_odds, meta=dict(meta), **frames)
+    world = World(seed=int(meta.get("seed", seed)), odds_for_race=_no_odds, meta=dict(meta), **frames)
     world.odds_for_race = OddsBook(world, market)
     return world
 
