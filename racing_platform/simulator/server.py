@@ -199,22 +199,16 @@ def _json_rows(frame: pd.DataFrame) -> list[dict]:
 
 
 def truth_rows(index: WorldIndex, meet_code: str | None, race_code: str | None) -> list[dict]:
-    """True win probabilities: the world package's `truth_frame` if it has one, else entries.true_win_prob."""
+    """True win probabilities of the final fields (scratchings left out), from the world's truth_frame."""
+    from racing_platform.simulator.world.truth import truth_frame
+
     if race_code:
         race_codes = [race_code] if index.has_race(race_code) else []
     else:
         race_codes = [r["race_code"] for r in index.races_of(str(meet_code))]
     if not race_codes:
         return []
-    from racing_platform.simulator import world as world_package
-
-    truth_frame = getattr(world_package, "truth_frame", None)
-    if truth_frame is not None:
-        return _json_rows(truth_frame(index.world, race_codes))
-    entries = index.world.entries
-    frame = entries[entries["race_code"].astype(str).isin(race_codes)]
-    columns = ["race_code", "entry_id", "horse_code", "saddlecloth", "scratched_at", "true_win_prob"]
-    return _json_rows(frame[columns])
+    return _json_rows(truth_frame(index.world, race_codes))
 
 
 def create_app(
