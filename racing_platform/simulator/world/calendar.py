@@ -76,10 +76,6 @@ def day_number(d: date) -> int:
     return (d - EPOCH).days
 
 
-def to_date(days: np.ndarray) -> np.ndarray:
-    return (np.datetime64("1970-01-01") + np.asarray(days).astype("timedelta64[D]")).astype(object)
-
-
 def venue_frame(registry_venues, rng: np.random.Generator) -> pd.DataFrame:
     rows = []
     for v in registry_venues:
@@ -109,7 +105,7 @@ def venue_frame(registry_venues, rng: np.random.Generator) -> pd.DataFrame:
 def _track_ratings(venues: pd.DataFrame, days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(venue x day) Australian track ratings 1..10 from a moisture store with evaporation."""
     n_days = len(days)
-    months = pd.to_datetime(to_date(days)).month.to_numpy() - 1
+    months = pd.to_datetime(days, unit="D").month.to_numpy() - 1
     states = sorted(RAIN_BY_STATE)
     state_p = np.array([[RAIN_BY_STATE[s][m] for m in months] for s in states])  # state x day
     state_wet = rng.random((len(states), n_days)) < state_p

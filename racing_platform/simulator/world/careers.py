@@ -782,9 +782,7 @@ class CareerSimulation:
                 "sex_rule": np.array(SEX_RULES)[self.r_sex],
                 "distance_m": self.r_distance,
                 "dropped": self.r_dropped,
-                "going": self.r_going,
                 "is_trial": self.r_trial,
-                "tier_code": self.r_tier,
             }
         )
         return SimulationResult(

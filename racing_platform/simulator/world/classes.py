@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 BENCHMARKS = (58, 62, 64, 66, 68, 70, 72, 74, 78, 80, 84, 88, 90)
-BLACK_TYPE = ("Listed", "Group 3", "Group 2", "Group 1")
 
 
 @dataclass(frozen=True)

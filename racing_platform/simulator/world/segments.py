@@ -37,13 +37,6 @@ def segment_sum(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     return np.repeat(np.add.reduceat(values, starts), lengths)
 
 
-def segment_max(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    starts, lengths = segment_bounds(group)
-    if len(values) == 0:
-        return values.astype(float)
-    return np.repeat(np.maximum.reduceat(values, starts), lengths)
-
-
 def segment_cumsum(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Running sum inside each segment, in array order (inclusive)."""
     values = np.asarray(values, dtype=float)
