@@ -60,8 +60,9 @@ class RaceModel:
 
 
 MODEL = RaceModel()
-STARTS_PER_FOAL = 20.0
+STARTS_PER_FOAL = 17.0
 RATING_CEILING = 128
+MAIDEN_RETIREMENT = 0.25  # per run, once a maiden has had six starts
 STAY_HOME = 0.4  # weight of "wait for another day" against a race that suits
 FIELD_TARGET_MEAN = 10.8
 FIELD_TARGET_SD = 2.6  # births per year = runner demand per year / this
@@ -478,11 +479,10 @@ class CareerSimulation:
                 h.campaign_runs[stale] = 0
             fit = ~h.retired & (h.debut_day <= day) & (h.retire_day > day)
             ready = np.flatnonzero(fit & (h.ready_day <= day))
-            due_soon = np.flatnonzero(  # mid-campaign horses a few days short of their planned next run
+            due_soon = np.flatnonzero(  # a few days short of their next run, or of the end of a spell
                 fit
                 & (h.ready_day > day)
-                & (h.ready_day <= day + 6)
-                & (h.campaign_runs > 0)
+                & (h.ready_day <= day + np.where(h.campaign_runs > 0, 6, 12))
                 & (h.last_run_day <= day - 10)
             )
             fields = []
@@ -695,7 +695,7 @@ class CareerSimulation:
             h.trainer[moving] = rng.choice(stables, len(moving), p=weights)
         age = (day - h.foal_day[hs]) / 365.25
         retire = (
-            ((h.starts[hs] >= 8) & (h.wins[hs] == 0) & (rng.random(len(hs)) < 0.15))
+            ((h.starts[hs] >= 6) & (h.wins[hs] == 0) & (rng.random(len(hs)) < MAIDEN_RETIREMENT))
             | ((h.wins[hs] >= 1) & (h.rating[hs] < 48) & (rng.random(len(hs)) < 0.1))
             | (rng.random(len(hs)) < 0.012)
             | (age > 9.5)
