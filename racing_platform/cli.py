@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 
@@ -22,3 +23,24 @@ def main(verbose: bool) -> None:
 
 main.add_command(parse)
 main.add_command(simulator)
+
+
+@main.command()
+@click.option("--seed", default=0, show_default=True, help="Simulator world seed.")
+@click.option(
+    "--history-days", type=int, default=None, help="Days of history to backfill (default: configs)."
+)
+def demo(seed: int, history_days: int | None) -> None:
+    """Run the main job on the embedded defaults and print a priced race card."""
+    from racing_platform.demo import format_card, run_demo
+    from racing_platform.settings import load_settings
+
+    result = run_demo(seed=seed, history_days=history_days, say=click.echo)
+    click.echo("")
+    click.echo(format_card(result.card, load_settings().odds_provider))
+    click.echo("")
+    click.echo(
+        f"{result.history_cells} history cells + {result.today_cells} today, {result.runs} Dagster runs, "
+        f"{result.seconds:.0f} s. Browse it: DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
+        ".venv/bin/dagster dev  (then open http://127.0.0.1:3000)"
+    )

@@ -1,4 +1,4 @@
-"""Run the simulator on a real socket for tests: `with running_simulator(world, now=...) as sim: sim.url`."""
+"""Run the simulator in-process on a real socket (tests, the demo): `with running_simulator(...) as sim`."""
 
 from __future__ import annotations
 
@@ -38,6 +38,21 @@ class SimulatorControl:
 
     def clock(self) -> dict:
         return self._call("GET", "/_sim/clock")
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self.clock()["now"].replace("Z", "+00:00"))
+
+    def wait_until_ready(self, timeout: float = 600.0) -> None:
+        """Block until the world is loaded (generating an uncached world takes tens of seconds)."""
+        deadline = time.monotonic() + timeout
+        while (status := self.session.get(f"{self.base_url}/_sim/health", timeout=self.timeout).json())[
+            "status"
+        ] == "loading":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"simulator world still loading after {timeout:.0f} s")
+            time.sleep(0.5)
+        if status["status"] != "ok":
+            raise RuntimeError(f"simulator world failed to load: {status.get('error')}")
 
     def set_clock(self, now: datetime | str, *, frozen: bool = True) -> dict:
         value = now.isoformat() if isinstance(now, datetime) else str(now)
