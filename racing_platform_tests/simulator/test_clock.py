@@ -9,12 +9,12 @@ import pytest
 import requests
 
 from racing_platform.simulator.clock import SimClock, iso_utc
-from racing_platform_tests.simulator.conftest import (
+from racing_platform_tests.paths import REFERENCE_DOCUMENTS as DOCUMENTS
+from racing_platform_tests.worlds import (
     ACCEPTANCES,
     AFTER_MEETING,
     BEFORE_FIELDS,
     BEFORE_LISTING,
-    DOCUMENTS,
     FINAL_FIELDS,
     MEET,
     R1_START,

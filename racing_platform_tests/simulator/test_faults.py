@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from racing_platform.simulator.testing import running_simulator
-from racing_platform_tests.simulator.conftest import AFTER_MEETING, DOCUMENTS, MEET, RACE_MORNING
+from racing_platform_tests.paths import REFERENCE_DOCUMENTS as DOCUMENTS
+from racing_platform_tests.worlds import AFTER_MEETING, MEET, RACE_MORNING
 
 FIELD = (DOCUMENTS / "getRaceEntriesForField_CD.graphql").read_text()
 RESULTS = (DOCUMENTS / "getRaceResults_CD.graphql").read_text()

@@ -9,12 +9,9 @@ import requests
 from graphql import build_schema, parse, validate
 
 from racing_platform.simulator.server import SCHEMA_PATH
-from racing_platform_tests.simulator.conftest import (
-    AFTER_MEETING,
-    CLIENT_QUERIES,
-    DOCUMENTS,
-    MEET,
-)
+from racing_platform_tests.paths import CLIENT_QUERIES
+from racing_platform_tests.paths import REFERENCE_DOCUMENTS as DOCUMENTS
+from racing_platform_tests.worlds import AFTER_MEETING, MEET
 
 DOCUMENT_FILES = sorted(DOCUMENTS.glob("*.graphql")) + sorted(CLIENT_QUERIES.glob("*.graphql"))
 

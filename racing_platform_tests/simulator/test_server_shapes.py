@@ -14,7 +14,9 @@ from collections import defaultdict
 import pytest
 import requests
 
-from racing_platform_tests.simulator.conftest import AFTER_MEETING, DOCUMENTS, FIXTURES, MEET, RACE_MORNING
+from racing_platform_tests.paths import RACING_COM_FIXTURES as FIXTURES
+from racing_platform_tests.paths import REFERENCE_DOCUMENTS as DOCUMENTS
+from racing_platform_tests.worlds import AFTER_MEETING, MEET, RACE_MORNING
 
 # Editorial content the simulator does not invent: tips, best bets, videos, highlights, track records.
 NOT_SIMULATED = ("raceTips", "bestBets", "videoItems", "faisHighlight", "meetTips[]", "trackRecordRace")

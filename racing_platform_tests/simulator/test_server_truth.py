@@ -9,7 +9,8 @@ import requests
 from graphql import build_schema
 
 from racing_platform.simulator.server import SCHEMA_PATH
-from racing_platform_tests.simulator.conftest import AFTER_MEETING, DOCUMENTS, MEET, RACE_MORNING
+from racing_platform_tests.paths import REFERENCE_DOCUMENTS as DOCUMENTS
+from racing_platform_tests.worlds import AFTER_MEETING, MEET, RACE_MORNING
 
 TRUTH_NAMES = ("truewinprob", "ability", "skill", "barrierbias", "distancepref", "goingpref")
 

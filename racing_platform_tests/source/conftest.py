@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 import pytest
 
-RACING_COM_FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "racing_com"
+from racing_platform_tests.paths import RACING_COM_FIXTURES
 
 
 @cache

@@ -21,12 +21,13 @@ import pytest
 from racing_platform.source.client import RacingComClient
 from racing_platform.source.config import ClientConfig, SecretStr
 from racing_platform.source.politeness import Politeness
+from racing_platform_tests.paths import RACING_COM_FIXTURES
 
 if TYPE_CHECKING:  # the simulator and pandas load lazily: spawned worker processes import this module
     from racing_platform.simulator.testing import SimulatorControl
     from racing_platform.simulator.world.model import World
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "racing_com"
+FIXTURES_DIR = RACING_COM_FIXTURES
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TEST_API_KEY = "da2-testkeythatmustneverleak0123456789"
 

@@ -495,7 +495,7 @@ def test_races_for_meet_with_full_field(race_result_payload):
 )  # race morning; after racing
 def test_every_client_document_against_the_simulator_parses_and_honours_the_contracts(now):
     # The simulator's hand-built test world; imported here so a change there fails this test, not the module.
-    from racing_platform_tests.simulator.conftest import MEET, RACE_DAY, build_world
+    from racing_platform_tests.worlds import MEET, RACE_DAY, build_world
 
     documents = {
         path.stem: path.read_text() for path in (REPO_ROOT / "racing_platform/source/queries").iterdir()
