@@ -44,3 +44,17 @@ def demo(seed: int, history_days: int | None) -> None:
         f"{result.seconds:.0f} s. Browse it: DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
         ".venv/bin/dagster dev  (then open http://127.0.0.1:3000)"
     )
+
+
+@main.group()
+def docs() -> None:
+    """Regenerate documents derived from code."""
+
+
+@docs.command("contracts")
+def docs_contracts() -> None:
+    """Write docs/data_contracts.md from the pandera models."""
+    from racing_platform.lib.contracts_doc import DOC_PATH, write
+
+    write()
+    click.echo(f"wrote {DOC_PATH}")

@@ -1,0 +1,65 @@
+"""docs/data_contracts.md, generated from the pandera models so the document cannot drift from them.
+
+Regenerate with `racing-platform docs contracts`; a test fails when the committed file differs.
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+from racing_platform import contracts
+from racing_platform.paths import REPO_ROOT
+
+DOC_PATH = REPO_ROOT / "docs" / "data_contracts.md"
+
+# Rules that live in asset code because they span tables or stages (kept here so the doc lists them).
+CROSS_TABLE_RULES = [
+    ("race_cards", "every runner's race exists in `races` of the same cell (referential)"),
+    ("race_cards / race_results", "an empty parse never replaces stored rows of a cell (outage guard)"),
+    ("runner_features", "one row per runner on the card; rates in [0, 1]; a first starter has no form"),
+    (
+        "predictions",
+        "win probabilities in [0, 1] and summing to 1 per race and snapshot; every non-scratched "
+        "runner priced, scratched runners not",
+    ),
+]
+
+
+def _rules(column: pa.Column) -> str:
+    rules = [check.error or check.name for check in column.checks]
+    if column.unique:
+        rules.append("unique")
+    return "; ".join(f"`{r}`" for r in rules) or ""
+
+
+def render() -> str:
+    lines = [
+        "# Data contracts",
+        "",
+        "Generated from `racing_platform/contracts.py` by `racing-platform docs contracts` (do not edit).",
+        "Assets validate every frame with these pandera models *before* writing it; a failure is reported as",
+        "a blocking asset check naming the rows and rules, and nothing is written (stored data is kept).",
+        "",
+    ]
+    for table, model in contracts.SCHEMAS.items():
+        schema = model.to_schema()
+        lines += [f"## `{table}` — `{model.__name__}`", ""]
+        if model.__doc__:
+            lines += [" ".join(model.__doc__.split()), ""]
+        lines += ["| column | dtype | nullable | rules |", "|---|---|---|---|"]
+        for name, column in schema.columns.items():
+            lines.append(
+                f"| `{name}` | {column.dtype} | {'yes' if column.nullable else 'no'} | {_rules(column)} |"
+            )
+        table_rules = [f"unique together: {', '.join(schema.unique)}"] if schema.unique else []
+        table_rules += [check.error or check.name for check in schema.checks]
+        if table_rules:
+            lines += ["", "Table rules: " + "; ".join(table_rules) + "."]
+        lines.append("")
+    lines += ["## Rules across tables and stages", "", "| asset | rule |", "|---|---|"]
+    lines += [f"| {asset} | {rule} |" for asset, rule in CROSS_TABLE_RULES]
+    return "\n".join(lines) + "\n"
+
+
+def write() -> None:
+    DOC_PATH.write_text(render(), encoding="utf-8")
