@@ -62,10 +62,17 @@ class RaceModel:
 MODEL = RaceModel()
 STARTS_PER_FOAL = 17.0
 RATING_CEILING = 128
+JOCKEY_MOVES = 0.04  # share of riders changing state each season
 MAIDEN_RETIREMENT = 0.25  # per run, once a maiden has had six starts
 STAY_HOME = 0.4  # weight of "wait for another day" against a race that suits
 FIELD_TARGET_MEAN = 10.8
 FIELD_TARGET_SD = 2.6  # births per year = runner demand per year / this
+
+
+def fast_gumbel(rng: np.random.Generator, shape) -> np.ndarray:
+    """Gumbel noise for choices (not for race outcomes): single-precision draws are several times faster."""
+    with np.errstate(divide="ignore"):
+        return -np.log(-np.log(rng.random(shape, dtype=np.float32)))
 
 
 def age_effect(age_years: np.ndarray) -> np.ndarray:
@@ -277,6 +284,8 @@ class CareerSimulation:
         self.last_day = int(self.r_day.max()) if len(races) else -1
         days = np.arange(self.first_day, self.last_day + 1)
         self.season_by_day = dict(zip(days.tolist(), _season_of(days).tolist(), strict=True))
+        calendar_days = pd.to_datetime(days, unit="D")
+        self.season_start = np.asarray((calendar_days.month == 8) & (calendar_days.day == 1))
         counts = np.bincount(self.r_region[~self.r_trial], minlength=len(REGIONS))
         runners_per_year = counts * 11.0 * 365.25 / max(1, len(days))
         births = runners_per_year / STARTS_PER_FOAL
@@ -353,17 +362,22 @@ class CareerSimulation:
         pool = ready[h.region[ready] == region]
         n_rows = len(rows)
         target = self.r_target[rows]
+        eligible = self._eligible(pool, rows, day)
+        can_run = eligible.any(axis=1)  # horses with no race today only matter if a race must be relaxed
+        pool = np.concatenate([pool[can_run], pool[~can_run]])
+        eligible = eligible[can_run]
         field_of = np.full(len(pool), -1)
-        if len(pool):
-            logw = np.where(self._eligible(pool, rows, day), self._preference(pool, rows), -np.inf)
-            waiting = day - h.ready_day[pool]
+        if len(eligible):
+            choosers = len(eligible)
+            logw = np.where(eligible, self._preference(pool[:choosers], rows), -np.inf)
+            waiting = day - h.ready_day[pool[:choosers]]
             stay_home = np.log(STAY_HOME) - 0.12 * waiting
-            priority = h.rating[pool] + 0.3 * waiting + 4 * rng.gumbel(size=len(pool))
-            utility = np.column_stack([logw, stay_home]) + rng.gumbel(size=(len(pool), n_rows + 1))
-            home = np.zeros(len(pool), dtype=bool)
+            priority = h.rating[pool[:choosers]] + 0.3 * waiting + 4 * fast_gumbel(rng, choosers)
+            utility = np.column_stack([logw, stay_home]) + fast_gumbel(rng, (choosers, n_rows + 1))
+            home = np.zeros(choosers, dtype=bool)
             for _ in range(3):
                 room = target - np.bincount(field_of[field_of >= 0], minlength=n_rows)
-                open_ = np.flatnonzero(~home & (field_of < 0))
+                open_ = np.flatnonzero(~home & (field_of[:choosers] < 0))
                 if len(open_) == 0 or not (room > 0).any():
                     break
                 keys = utility[open_]
@@ -470,6 +484,8 @@ class CareerSimulation:
         bounds = np.searchsorted(day_sorted, np.arange(self.first_day, self.last_day + 2))
         h = self.horses
         for k, day in enumerate(range(self.first_day, self.last_day + 1)):
+            if self.season_start[k]:
+                self._relocate_jockeys()
             rows_today = order[bounds[k] : bounds[k + 1]]
             if len(rows_today) == 0:
                 continue
@@ -498,6 +514,13 @@ class CareerSimulation:
                 self._run_day(day, fields)
         h.retired |= h.retire_day <= self.last_day
         return self._result()
+
+    def _relocate_jockeys(self) -> None:
+        """A few riders move state at the start of each season, mostly to the bigger jurisdictions."""
+        j = self.jockeys
+        counts = np.bincount(j.region, minlength=len(REGIONS)).astype(float)
+        movers = np.flatnonzero(self.rng.random(len(j.region)) < JOCKEY_MOVES)
+        j.region[movers] = self.rng.choice(len(REGIONS), len(movers), p=counts / counts.sum())
 
     def _run_day(self, day: int, fields: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
         rng = self.rng
@@ -745,27 +768,31 @@ class CareerSimulation:
             keys = (
                 np.log(size)[None, :]
                 + 6.0 * j.skill[riders][:, None] * metro[None, :]
-                + rng.gumbel(size=(len(riders), len(meetings)))
+                + fast_gumbel(rng, (len(riders), len(meetings)))
             )
             booked_at = np.argmax(keys, axis=1)
             for k, meet in enumerate(meetings):
                 roster = riders[booked_at == k]
                 entries = np.flatnonzero(in_region & (meeting == meet))
-                need = int(np.bincount(row[entries]).max())
+                _, race, size = np.unique(row[entries], return_inverse=True, return_counts=True)
+                need = int(size.max())
                 if len(roster) < need:  # a thin day: borrow riders from elsewhere in the region
                     spare = np.setdiff1d(riders, roster)
-                    roster = np.r_[roster, rng.choice(spare if len(spare) else riders, need - len(roster))]
+                    roster = np.r_[
+                        roster, rng.choice(spare, min(len(spare), need - len(roster)), replace=False)
+                    ]
                 quality = (
                     self.horses.perceived_ability[horse[entries]]
                     + 3 * self.trainers.skill[self.horses.trainer[horse[entries]]]
                     + rng.normal(0, 0.5, len(entries))
                 )
-                races = row[entries]
-                for r in np.unique(races):
-                    members = entries[races == r]
-                    picks = rng.choice(roster, len(members), replace=False)
-                    picks = picks[np.argsort(-(j.skill[picks] + rng.normal(0, 0.08, len(picks))))]
-                    out[members[np.argsort(-quality[races == r])]] = picks
+                # each race draws distinct riders from the roster; the best of them get the best horses
+                picks = roster[np.argsort(rng.random((len(size), len(roster))), axis=1)[:, :need]]
+                rank = j.skill[picks] + rng.normal(0, 0.08, picks.shape)
+                rank[np.arange(need)[None, :] >= size[:, None]] = -np.inf
+                picks = np.take_along_axis(picks, np.argsort(-rank, axis=1), axis=1)
+                order = np.lexsort((-quality, race))
+                out[entries[order]] = picks[race[order], rank_within(race[order])]
         return out
 
     def _result(self) -> SimulationResult:

@@ -9,8 +9,11 @@ def segment_bounds(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(start index, length) of each run of equal values in a sorted group array."""
     if len(group) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    lengths = np.diff(np.r_[starts, len(group)])
+    change = np.empty(len(group), dtype=bool)
+    change[0] = True
+    np.not_equal(group[1:], group[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    lengths = np.diff(starts, append=len(group))
     return starts, lengths
 
 

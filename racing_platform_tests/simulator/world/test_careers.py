@@ -83,3 +83,13 @@ def test_better_horses_win_more_and_skilled_people_matter(seasons_world):
     assert (trainers_per_horse > 1).any()  # horses move between stables
     assert (rides.loc[rides["is_apprentice"], "claim_kg"] > 0).mean() > 0.5
     assert (rides.loc[~rides["is_apprentice"], "claim_kg"] == 0).all()
+
+
+def test_some_riders_change_state_between_seasons(seasons_world):
+    w = seasons_world
+    states = w.venues.set_index("venue_code")["state"].replace({"ACT": "NSW"})
+    rides = w.entries.merge(w.races[["race_code", "meet_code"]], on="race_code").merge(
+        w.meetings[["meet_code", "venue_code"]], on="meet_code"
+    )
+    per_jockey = rides["venue_code"].map(states).groupby(rides["jockey_code"]).nunique()
+    assert 0 < (per_jockey > 1).mean() < 0.25
