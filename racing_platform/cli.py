@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 import click
+import dagster as dg
 
 from racing_platform.simulator.cli import simulator
 from racing_platform.source.cli import parse
@@ -16,9 +18,14 @@ from racing_platform.source.cli import parse
 def main(verbose: bool) -> None:
     """racing_platform: racing.com -> DuckDB -> features -> prices."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("racing_platform").setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        # Beta/preview notices about Dagster APIs are for developers, not for someone running the CLI.
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 main.add_command(parse)

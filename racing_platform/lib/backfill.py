@@ -16,6 +16,8 @@ import dagster as dg
 from racing_platform.lib.range_plan import RangeRun, plan_range_runs
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+# Step events still reach the instance (and the UI); the console only shows warnings and errors.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass
@@ -41,7 +43,7 @@ def run_assets(
         asset_selection=[dg.AssetKey(a) for a in assets],
         partition_key=partition_key,
         tags=tags,
-        run_config=run_config,
+        run_config={**QUIET_CONSOLE, **(run_config or {})},
         raise_on_error=False,
     )
 
