@@ -1,10 +1,10 @@
 """Day-by-day careers: who races where, weights, jockeys, the race itself, and what it does to a horse.
 
 Each day, horses that are fit and due choose among the day's races in their region (class eligibility,
-distance,
-tier), races take entries up to their field limit (the overflow become emergencies), under-filled races are
-relaxed or re-programmed, and then every race of the day is run at once (vectorised). Results feed back:
-wins lift a horse's rating and its class, losses lower it, campaigns end in spells, careers end in retirement.
+distance, tier), races take entries up to a target size (full races list emergencies), under-filled races
+are relaxed or re-programmed, and then every race of the day is run at once (vectorised). Results feed
+back: wins lift a horse's rating and its class, losses lower it, campaigns end in spells, careers end in
+retirement.
 """
 
 from __future__ import annotations
@@ -60,13 +60,13 @@ class RaceModel:
 
 
 MODEL = RaceModel()
-STARTS_PER_FOAL = 17.0
+STARTS_PER_FOAL = 17.0  # foals per year = a region's runner demand per year / this
 RATING_CEILING = 128
 JOCKEY_MOVES = 0.04  # share of riders changing state each season
 MAIDEN_RETIREMENT = 0.25  # per run, once a maiden has had six starts
 STAY_HOME = 0.4  # weight of "wait for another day" against a race that suits
-FIELD_TARGET_MEAN = 10.8
-FIELD_TARGET_SD = 2.6  # births per year = runner demand per year / this
+FIELD_TARGET_MEAN = 10.8  # acceptances a race seeks: N(mean, sd) + 1 for a scratching, within 7..limit
+FIELD_TARGET_SD = 2.6
 
 
 def fast_gumbel(rng: np.random.Generator, shape) -> np.ndarray:
@@ -82,6 +82,8 @@ def age_effect(age_years: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Horses:
+    """Per-horse arrays (index = horse): fixed traits and latent truth, then the career state days update."""
+
     region: np.ndarray
     trainer: np.ndarray
     sex: np.ndarray
@@ -108,6 +110,8 @@ class Horses:
 
 @dataclass
 class People:
+    """Jockeys or trainers as per-person arrays."""
+
     region: np.ndarray
     skill: np.ndarray
     size: np.ndarray = field(default_factory=lambda: np.zeros(0))  # trainers: stable size
@@ -117,7 +121,7 @@ class People:
 
 @dataclass
 class SimulationResult:
-    races: pd.DataFrame  # planned races with final class, dropped flag, sectional inputs
+    races: pd.DataFrame  # planned races with their final class and conditions, and whether dropped
     entries: pd.DataFrame  # one row per accepted entry (incl. emergencies and trials)
     horses: Horses
     jockeys: People
