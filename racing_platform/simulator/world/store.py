@@ -22,16 +22,26 @@ def is_complete(directory: Path) -> bool:
 
 
 def write_tables(directory: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
-    """Write to a sibling temp directory, then rename into place (readers never see half a world)."""
+    """Write to a sibling temp directory, then rename into place (readers never see half a world).
+
+    When another process finished the same cache first, its copy is kept (both are the same world).
+    """
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
         for name in TABLES:
             tables[name].to_parquet(staging / f"{name}.parquet", index=False)
         (staging / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+        staging.chmod(0o755)
+        if is_complete(directory):
+            return
         if directory.exists():
             shutil.rmtree(directory)
-        os.replace(staging, directory)
+        try:
+            os.replace(staging, directory)
+        except OSError:
+            if not is_complete(directory):
+                raise
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

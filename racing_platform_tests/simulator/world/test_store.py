@@ -47,3 +47,13 @@ def test_truth_frame_is_the_final_field_with_probabilities_summing_to_one(small_
     assert len(truth_frame(small_world)) == small_world.entries["true_win_prob"].notna().sum()
     with pytest.raises(KeyError, match="unknown race_code"):
         truth_frame(small_world, ["123"])
+
+
+def test_a_cache_finished_first_by_another_process_is_kept(small_world, tmp_path):
+    directory = tmp_path / "seed-1-v1"
+    tables = world_tables(small_world)
+    store.write_tables(directory, tables, {"writer": "first"})
+    store.write_tables(directory, tables, {"writer": "second"})
+    _, meta = store.read_tables(directory)
+    assert meta == {"writer": "first"}
+    assert [p.name for p in tmp_path.iterdir()] == ["seed-1-v1"]  # no staging directory left behind
