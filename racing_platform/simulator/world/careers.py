@@ -451,13 +451,16 @@ class CareerSimulation:
         return self.rng.permutation(np.flatnonzero(available[:, best]))[: self.r_target[row]]
 
     def _select_trials(
-        self, day: int, region: int, rows: np.ndarray
+        self, day: int, region: int, rows: np.ndarray, racing_today: np.ndarray
     ) -> list[tuple[int, np.ndarray, np.ndarray]]:
-        """Barrier trials and jump-outs: horses about to debut or return from a spell."""
+        """Barrier trials and jump-outs: horses about to debut or back from a spell, and not racing today."""
         h = self.horses
         due = h.ready_day - day
+        free = np.ones(len(h.region), dtype=bool)
+        free[racing_today] = False
         candidates = np.flatnonzero(
-            (h.region == region)
+            free
+            & (h.region == region)
             & ~h.retired
             & (h.retire_day > day)
             & (h.debut_day <= day + 40)
@@ -513,7 +516,8 @@ class CareerSimulation:
                 if len(racing):
                     fields += self._select_region(day, int(region), racing, ready, due_soon)
                 if len(trials):
-                    fields += self._select_trials(day, int(region), trials)
+                    racing_today = np.concatenate([np.r_[a, b] for _, a, b in fields] or [np.zeros(0, int)])
+                    fields += self._select_trials(day, int(region), trials, racing_today)
             if fields:
                 self._run_day(day, fields)
         h.retired |= h.retire_day <= self.last_day

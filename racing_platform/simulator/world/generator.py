@@ -41,7 +41,7 @@ from racing_platform.simulator.world.names import (
 )
 from racing_platform.source.venues import load_venues
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 CALENDAR_START = date(2023, 8, 1)
 CALENDAR_END = date(2027, 7, 31)
 BURN_IN_DAYS = 150

@@ -93,3 +93,18 @@ def test_some_riders_change_state_between_seasons(seasons_world):
     )
     per_jockey = rides["venue_code"].map(states).groupby(rides["jockey_code"]).nunique()
     assert 0 < (per_jockey > 1).mean() < 0.25
+
+
+def test_no_horse_runs_twice_a_day_and_the_first_month_is_not_all_debutants(seasons_world):
+    form = _form(seasons_world)
+    assert not form.duplicated(["horse_code", "meeting_date"]).any()
+    first_month = form[pd.to_datetime(form["meeting_date"]) < "2023-09-01"]
+    assert (first_month["handicap_rating"] > 0).mean() > 0.5  # established horses from the burn-in
+
+
+def test_a_horse_is_entered_once_a_day_even_with_trials(small_world):
+    w = small_world
+    entries = w.entries.merge(w.races[["race_code", "meet_code"]], on="race_code").merge(
+        w.meetings[["meet_code", "meeting_date"]], on="meet_code"
+    )
+    assert not entries.duplicated(["horse_code", "meeting_date"]).any()
