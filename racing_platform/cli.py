@@ -65,3 +65,7 @@ def docs_contracts() -> None:
 
     write()
     click.echo(f"wrote {DOC_PATH}")
+
+
+if __name__ == "__main__":
+    main()

@@ -61,13 +61,13 @@ def run_demo(
     today: date | None = None,
     say: Callable[[str], None] = print,
 ) -> DemoResult:
-    from racing_platform.simulator.testing import running_simulator
+    from racing_platform.simulator.testing import simulator_process
 
     settings = load_settings()
     history_days = history_days or settings.demo_history_days
     home = ensure_dagster_home()
     began = time.perf_counter()
-    with running_simulator(seed=seed, now=None if today is None else f"{today}T00:00:00+11:00") as sim:
+    with simulator_process(seed, now=None if today is None else f"{today}T00:00:00+11:00") as sim:
         os.environ["RACING_COM_GRAPHQL_URL"] = sim.url
         say(f"simulator starting (seed {seed}): loading its world ...")
         sim.control.wait_until_ready()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -121,3 +123,38 @@ def running_simulator(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def simulator_process(seed: int = 0, *, now: datetime | str | None = None) -> Iterator[RunningSimulator]:
+    """Serve the seeded world from a separate process (`racing-platform simulator serve`).
+
+    For long jobs such as the demo: the server then has its own interpreter and core instead of
+    competing with the Dagster runs for one GIL.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "racing_platform.cli", "simulator", "serve", "--port", str(port)]
+    command += ["--seed", str(seed)]
+    if now is not None:
+        command += ["--now", now.isoformat() if isinstance(now, datetime) else str(now), "--frozen"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    control = SimulatorControl(base)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"simulator process exited: {process.stderr.read()[-2000:]}")
+            try:
+                control.health()
+                break
+            except requests.exceptions.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"simulator did not start on 127.0.0.1:{port}") from None
+                time.sleep(0.1)
+        yield RunningSimulator(url=f"{base}/", control=control, app=None)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
