@@ -16,7 +16,7 @@ import pandas as pd
 
 from racing_platform.paths import data_dir
 from racing_platform.simulator.world import store
-from racing_platform.simulator.world.calendar import build_calendar, day_number
+from racing_platform.simulator.world.calendar import Calendar, build_calendar, day_number
 from racing_platform.simulator.world.careers import CareerSimulation, SimulationResult
 from racing_platform.simulator.world.classes import CLASSES, PRIZE_SPLIT, TIER_PRIZE_FACTOR
 from racing_platform.simulator.world.market import race_odds, starting_prices
@@ -130,7 +130,7 @@ def local_to_utc(days: np.ndarray, minutes: np.ndarray, timezones: np.ndarray) -
 
 def _assemble(
     seed: int,
-    calendar,
+    calendar: Calendar,
     result: SimulationResult,
     first_day: int,
     last_day: int,
@@ -208,7 +208,7 @@ def _assemble(
     entries["entry_id"] = (ENTRY_ID_BASE + np.arange(len(entries))).astype(str)
     entries["race_code"] = races["race_code"].to_numpy()[entries["race_pos"]]
     _entry_times(entries, races, meet, tz)
-    world_tables = _people_and_horses(seed, result, entries, name_rng)
+    world_tables = _people_and_horses(result, entries, name_rng)
 
     rp = entries["race_pos"].to_numpy()
     trial = races["is_trial"].to_numpy()[rp]
@@ -484,7 +484,7 @@ def _remove_results_of_unrun_races(races: pd.DataFrame, meet: pd.DataFrame) -> N
 
 
 def _people_and_horses(
-    seed: int, result: SimulationResult, entries: pd.DataFrame, rng: np.random.Generator
+    result: SimulationResult, entries: pd.DataFrame, rng: np.random.Generator
 ) -> dict[str, pd.DataFrame]:
     h = result.horses
     horse_idx = np.unique(entries["horse"].to_numpy())
