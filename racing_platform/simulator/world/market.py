@@ -183,21 +183,19 @@ def race_odds(
         with np.errstate(divide="ignore"):
             raw = 1.0 / (q * overround[None, :])
         price = tote_price(raw) if tote else ladder_price(raw)
-        e_idx, t_idx = np.nonzero(live)
-        frame = pd.DataFrame({"entry": e_idx, "t": t_idx, "price": price[e_idx, t_idx]})
-        frame = frame.sort_values(["entry", "t"])
-        changed = frame["price"].ne(frame.groupby("entry")["price"].shift())
-        frame = frame[changed.to_numpy()]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "entry_id": entry_id[frame["entry"].to_numpy()],
-                    "provider_code": code,
-                    "update_time_utc": opens_at + pd.to_timedelta(at[frame["t"].to_numpy()], unit="s"),
-                    "price": frame["price"].to_numpy(),
-                }
-            )
-        )
+        e_idx, t_idx = np.nonzero(live)  # entry-major, updates in time order within an entry
+        quoted = price[e_idx, t_idx]
+        changed = np.ones(len(quoted), dtype=bool)  # emit a price only when it moves
+        changed[1:] = (quoted[1:] != quoted[:-1]) | (e_idx[1:] != e_idx[:-1])
+        frames.append((e_idx[changed], np.full(changed.sum(), code), at[t_idx[changed]], quoted[changed]))
     if not frames:
         return pd.DataFrame(columns=ODDS_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[ODDS_COLUMNS]
+    entries, codes, seconds, prices = (np.concatenate(part) for part in zip(*frames, strict=True))
+    return pd.DataFrame(
+        {
+            "entry_id": entry_id[entries],
+            "provider_code": codes,
+            "update_time_utc": opens_at + pd.to_timedelta(seconds, unit="s"),
+            "price": prices,
+        }
+    )[ODDS_COLUMNS]
