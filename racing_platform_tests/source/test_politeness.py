@@ -117,13 +117,13 @@ def test_rate_limit_holds_in_the_servers_request_log(sim, make_client, tmp_path)
 
 
 def test_two_processes_share_one_limit(sim, tmp_path):
-    """Two processes each at the full rate would put ~40 requests in one second; sharing keeps it to 21."""
+    """Two processes each at the full rate would put ~40 requests in a second; sharing keeps it to 21."""
     fields = {
         "max_rps": RATE,
         "politeness_db": tmp_path / "limiter.sqlite",
         "archive_path": tmp_path / "a.sqlite",
     }
-    per_process = REQUESTS // 2
+    per_process = REQUESTS  # ~4 s of shared slots: long enough to overlap even on a loaded machine
     plans = [
         [("GetMeetingByDate_CD", {"date": sim.meeting.date})] * per_process,
         [("getRaceNumberList_CD", {"meetCode": sim.meeting.meet_code})] * per_process,
@@ -150,4 +150,4 @@ def test_two_processes_share_one_limit(sim, tmp_path):
     assert min(second) < max(first) and min(first) < max(second), "the two processes ran at the same time"
     times = first + second
     assert max_requests_in_any_window(times) <= ALLOWED_PER_SECOND
-    assert max(times) - min(times) >= (REQUESTS - 1) / RATE * 0.95
+    assert max(times) - min(times) >= (len(times) - 1) / RATE * 0.95
