@@ -172,6 +172,7 @@ RATE_COLUMNS = [
     "jockey_win_rate_365d",
     "trainer_win_rate_365d",
 ]
+# A horse's own history: null for a first start ...
 FORM_COLUMNS = [
     "career_win_rate",
     "career_place_rate",
@@ -179,7 +180,11 @@ FORM_COLUMNS = [
     "recent_place_rate",
     "avg_norm_finish_last5",
     "norm_finish_last1",
+    "norm_finish_last2",
+    "norm_finish_last3",
     "margin_last1",
+    "margin_last2",
+    "margin_last3",
     "days_since_last_run",
     "class_change",
     "weight_change_kg",
@@ -187,6 +192,8 @@ FORM_COLUMNS = [
     "track_place_rate",
     "going_place_rate",
 ]
+# ... and its counts and flags, 0 or False.
+FORM_COUNTS_AND_FLAGS = ["distance_starts", "track_starts", "going_starts", "first_up", "second_up"]
 
 
 def features_verdict(features: pd.DataFrame, card_rows: int) -> Verdict:
@@ -198,6 +205,7 @@ def features_verdict(features: pd.DataFrame, card_rows: int) -> Verdict:
         problems.append(f"rates outside [0, 1]: {', '.join(out_of_range)}")
     debut = features["career_starts"] == 0
     leaked = [c for c in FORM_COLUMNS if features.loc[debut, c].notna().any()]
+    leaked += [c for c in FORM_COUNTS_AND_FLAGS if features.loc[debut, c].fillna(0).astype(bool).any()]
     if leaked:
         problems.append(f"first starters with form in {', '.join(leaked)}")
     if features.duplicated(["race_code", "saddlecloth"]).any():

@@ -10,6 +10,7 @@ from racing_platform.model.registry import save_version
 from racing_platform.model.training import (
     DEFAULT_PARAMS,
     fit,
+    fit_until_holdout_stops_improving,
     log_loss,
     training_rows,
     uniform_log_loss,
@@ -59,16 +60,19 @@ def win_model(
     split = cutoff - timedelta(days=HOLDOUT_DAYS)
     train, holdout = rows[rows["meeting_date"].dt.date < split], rows[rows["meeting_date"].dt.date >= split]
     metrics = {"holdout_from": split.isoformat(), "holdout_races": int(holdout["race_code"].nunique())}
+    params = DEFAULT_PARAMS
     if train["race_code"].nunique() >= MIN_TRAINING_RACES and len(holdout):
-        probe = fit(train)
+        # The holdout also picks the number of trees, so its log loss is slightly optimistic.
+        probe = fit_until_holdout_stops_improving(train, holdout)
+        params = {**DEFAULT_PARAMS, "iterations": probe.get_best_iteration() + 1}
         metrics["holdout_log_loss"] = round(log_loss(holdout, win_probabilities(probe, holdout)), 4)
         metrics["holdout_uniform_log_loss"] = round(uniform_log_loss(holdout), 4)
-    model = fit(rows)
+    model = fit(rows, params)
     version = save_version(
         warehouse,
         model,
         cutoff=cutoff,
-        params=DEFAULT_PARAMS,
+        params=params,
         training_rows=len(rows),
         training_races=int(races),
         metrics=metrics,
@@ -83,6 +87,7 @@ def win_model(
             "cutoff": cutoff.isoformat(),
             "training_rows": len(rows),
             "training_races": int(races),
+            "trees": params["iterations"],
             **{k: v for k, v in metrics.items() if isinstance(v, (int, float))},
             "top_features": dg.MetadataValue.md(importance.to_markdown(index=False)),
         }

@@ -15,6 +15,8 @@ from catboost import CatBoostClassifier
 from racing_platform.paths import data_dir
 from racing_platform.warehouse.resource import Warehouse
 
+VOLATILE_METADATA = ("model_guid", "train_finish_time")
+
 
 def model_dir() -> Path:
     return data_dir() / "models"
@@ -48,10 +50,8 @@ def save_version(
     metrics: dict,
 ) -> ModelVersion:
     """Store the model file under its content hash and list it; the same model saved twice is one version."""
-    with tempfile.NamedTemporaryFile(suffix=".cbm") as tmp:
-        model.save_model(tmp.name)
-        blob = Path(tmp.name).read_bytes()
-    version = hashlib.sha256(blob).hexdigest()[:16]
+    blob = model_bytes(model)
+    version = content_hash(blob)
     path = model_dir() / f"{version}.cbm"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -70,6 +70,23 @@ def save_version(
     )
     warehouse.replace_slices({"model_versions": row}, row[["version"]])
     return get_version(warehouse, version)
+
+
+def model_bytes(model: CatBoostClassifier) -> bytes:
+    """The model file, without what CatBoost stamps on every fit (a random guid, the finish time; both
+    dropped from `model`), so the same rows and params always give the same bytes and version."""
+    metadata = model.get_metadata()
+    for key in VOLATILE_METADATA:
+        if key in metadata:
+            del metadata[key]
+    with tempfile.NamedTemporaryFile(suffix=".cbm") as tmp:
+        model.save_model(tmp.name)
+        return Path(tmp.name).read_bytes()
+
+
+def content_hash(blob: bytes) -> str:
+    """A model version's name: the start of the sha256 of its CatBoost file."""
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def list_versions(warehouse: Warehouse) -> list[ModelVersion]:

@@ -66,6 +66,9 @@ DEFAULT_PARAMS = {
     "allow_writing_files": False,
 }
 
+# Trees added without improving the holdout log loss before fitting stops.
+EARLY_STOPPING_ROUNDS = 50
+
 TRAINING_ROWS_SQL = """
 SELECT f.*, (r.finish_position = 1) AS won
 FROM runner_features f
@@ -90,9 +93,24 @@ def _matrix(frame: pd.DataFrame) -> pd.DataFrame:
     return x
 
 
+def _pool(rows: pd.DataFrame) -> Pool:
+    return Pool(_matrix(rows), label=rows["won"].astype(int), cat_features=CATEGORICAL)
+
+
 def fit(rows: pd.DataFrame, params: dict | None = None) -> CatBoostClassifier:
     model = CatBoostClassifier(**(params or DEFAULT_PARAMS))
-    model.fit(Pool(_matrix(rows), label=rows["won"].astype(int), cat_features=CATEGORICAL))
+    model.fit(_pool(rows))
+    return model
+
+
+def fit_until_holdout_stops_improving(train: pd.DataFrame, holdout: pd.DataFrame) -> CatBoostClassifier:
+    """Fit on `train`, keeping the trees up to the best log loss on the later `holdout`.
+
+    A few months of history is a few hundred races: a fixed 400 trees overfit it and can price worse
+    than the uniform baseline, so the number of trees is chosen out of time (see win_model).
+    """
+    model = CatBoostClassifier(**DEFAULT_PARAMS)
+    model.fit(_pool(train), eval_set=_pool(holdout), early_stopping_rounds=EARLY_STOPPING_ROUNDS)
     return model
 
 

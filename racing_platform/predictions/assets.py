@@ -30,12 +30,12 @@ SUM_TOLERANCE = 1e-6
             asset="predictions",
             blocking=True,
             description="Probabilities in [0, 1] summing to 1 per race and snapshot; every non-scratched "
-            "runner of the card priced.",
+            "runner of the card priced, once.",
         )
     ],
     description="Each runner's win probability (normalised per race), rank, fair odds and the market's "
     "probability (configured provider, overround removed) next to it. A snapshot per card version: "
-    "predicted_at is when the card's content was first seen, so a field change adds a snapshot.",
+    "predicted_at is when the card's content was first priced, so a field change adds a snapshot.",
 )
 def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
     provider = load_settings().odds_provider
@@ -54,7 +54,9 @@ def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
             raise dg.Failure(
                 f"{cell}: no win_model version trained before {cell.meeting_date}", allow_retries=False
             )
-        predicted_at = first_seen(warehouse, cell, card_hash(features))
+        content = card_hash(features)
+        seen_at = first_seen(warehouse, cell, content)
+        predicted_at = seen_at if seen_at is not None else pd.Timestamp.now(tz="UTC").floor("us")
         odds = warehouse.query(
             "SELECT * FROM odds WHERE meeting_date = ? AND venue_slug = ?",
             [cell.meeting_date, cell.venue_slug],
@@ -62,7 +64,11 @@ def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
         priced = price_card(features, odds, model, provider, predicted_at)
         verdict = predictions_verdict(priced, features)
         if not verdict.blocks:
-            keys = cell.keys_frame().assign(predicted_at=predicted_at, model_version=model.version)
+            if seen_at is None:
+                record_card_version(warehouse, cell, content, predicted_at)
+            keys = cell.keys_frame().assign(
+                predicted_at=predicted_at, card_hash=content, model_version=model.version
+            )
             warehouse.replace_slices({"predictions": priced}, keys)
         return CellOutcome(
             metadata={
@@ -86,22 +92,22 @@ def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
     yield from run_cells(context, process)
 
 
-def first_seen(warehouse: Warehouse, cell: Cell, content_hash: str) -> pd.Timestamp:
-    """When this card content was first seen for the cell (recorded now if it is new)."""
+def first_seen(warehouse: Warehouse, cell: Cell, content_hash: str) -> pd.Timestamp | None:
+    """When this card content was first priced for the cell (None if it is new)."""
+    seen = warehouse.query(
+        "SELECT first_seen_at FROM card_versions WHERE meeting_date = ? AND venue_slug = ? AND card_hash = ?",
+        [cell.meeting_date, cell.venue_slug, content_hash],
+    )
+    return pd.Timestamp(seen["first_seen_at"].iloc[0]).tz_convert("UTC") if len(seen) else None
+
+
+def record_card_version(warehouse: Warehouse, cell: Cell, content_hash: str, seen_at: pd.Timestamp) -> None:
+    """Recorded only with the card's first prices, so a blocked card leaves no trace."""
     with warehouse.connect() as conn:
-        seen = conn.execute(
-            "SELECT first_seen_at FROM card_versions "
-            "WHERE meeting_date = ? AND venue_slug = ? AND card_hash = ?",
-            [cell.meeting_date, cell.venue_slug, content_hash],
-        ).fetchone()
-        if seen:
-            return pd.Timestamp(seen[0]).tz_convert("UTC")
-        now = pd.Timestamp.now(tz="UTC").floor("s")
         conn.execute(
             "INSERT INTO card_versions VALUES (?, ?, ?, ?)",
-            [cell.meeting_date, cell.venue_slug, content_hash, now],
+            [cell.meeting_date, cell.venue_slug, content_hash, seen_at],
         )
-        return now
 
 
 def predictions_verdict(priced: pd.DataFrame, features: pd.DataFrame) -> Verdict:
@@ -112,6 +118,8 @@ def predictions_verdict(priced: pd.DataFrame, features: pd.DataFrame) -> Verdict
     off = sums[(sums - 1).abs() > SUM_TOLERANCE]
     if len(off):
         problems.append(f"races whose probabilities do not sum to 1: {', '.join(off.index[:10])}")
+    if priced.duplicated(["race_code", "saddlecloth"]).any():
+        problems.append("runners priced twice (duplicate race_code, saddlecloth)")
     runners = features.loc[~features["scratched"].astype(bool), ["race_code", "saddlecloth"]]
     unpriced = runners.merge(priced[["race_code", "saddlecloth"]], how="left", indicator=True)
     unpriced = unpriced[unpriced["_merge"] == "left_only"]
