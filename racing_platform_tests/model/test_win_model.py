@@ -1,0 +1,128 @@
+"""`win_model` versions: trained strictly before their cutoff, listed, reloadable and reproducible."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+
+from racing_platform.model.assets import win_model
+from racing_platform.model.registry import content_hash, get_version, list_versions, model_bytes, version_for
+from racing_platform.model.training import DEFAULT_PARAMS, fit, training_rows, win_probabilities
+from racing_platform.warehouse.resource import Warehouse
+from racing_platform_tests.features.generated_history import RACE_DAY, SIGNAL_CUTOFF
+
+CUTOFF = date(2024, 10, 19)  # ~11 weeks of history before it: a quick model
+
+
+@pytest.fixture
+def trainer(tmp_path, monkeypatch):
+    """`trainer(warehouse, cutoff)` materializes win_model on a real instance and returns its version."""
+    monkeypatch.setenv("RACING_DATA_DIR", str(tmp_path / "data"))
+    with dg.instance_for_test() as instance:
+
+        def train(warehouse: Warehouse, cutoff: date) -> tuple[str, dict]:
+            result = dg.materialize(
+                [win_model],
+                instance=instance,
+                resources={"warehouse": warehouse},
+                run_config={"ops": {"win_model": {"config": {"cutoff": cutoff.isoformat()}}}},
+            )
+            metadata = result.get_asset_materialization_events()[0].materialization.metadata
+            return str(metadata["model_version"].value), {k: v.value for k, v in metadata.items()}
+
+        yield train
+
+
+def test_rows_dated_on_or_after_the_cutoff_never_change_the_model(history, tmp_path, trainer):
+    warehouse = history.copy_to(tmp_path / "racing.duckdb")
+    version, metadata = trainer(warehouse, CUTOFF)
+
+    with warehouse.connect() as conn:
+        on_cutoff_day = conn.execute(
+            "SELECT min(meeting_date) FROM runner_features WHERE meeting_date >= ?", [CUTOFF]
+        ).fetchone()[0]
+        assert on_cutoff_day == CUTOFF  # a meeting on the cutoff day itself: the boundary is exercised
+        conn.execute(
+            "UPDATE results SET finish_position = CASE WHEN finish_position = 1 THEN 2 ELSE 1 END "
+            "WHERE meeting_date >= ? AND finish_position IS NOT NULL",
+            [CUTOFF],
+        )
+        conn.execute("UPDATE runner_features SET weight_kg = weight_kg + 5 WHERE meeting_date >= ?", [CUTOFF])
+        conn.execute(  # a whole extra resulted race on the cutoff day
+            "INSERT INTO runner_features SELECT * REPLACE (race_code || 'x' AS race_code) "
+            "FROM runner_features WHERE meeting_date = ?",
+            [CUTOFF],
+        )
+        conn.execute(
+            "INSERT INTO results SELECT * REPLACE (race_code || 'x' AS race_code) FROM results "
+            "WHERE meeting_date = ?",
+            [CUTOFF],
+        )
+    again, metadata_again = trainer(warehouse, CUTOFF)
+
+    assert again == version
+    assert metadata_again["training_rows"] == metadata["training_rows"]
+
+    with warehouse.connect() as conn:  # the day before the cutoff is training data: changing it shows
+        conn.execute(
+            "UPDATE runner_features SET weight_kg = weight_kg + 5 WHERE meeting_date = ("
+            "SELECT max(meeting_date) FROM runner_features WHERE meeting_date < ?)",
+            [CUTOFF],
+        )
+    assert trainer(warehouse, CUTOFF)[0] != version
+
+
+def test_a_version_is_listed_with_its_cutoff_params_rows_metrics_and_hash(history):
+    warehouse = Warehouse(database=str(history.database))
+    version = get_version(warehouse, history.model_version)
+
+    assert [v.version for v in list_versions(warehouse)] == [history.model_version]
+    assert version.cutoff == SIGNAL_CUTOFF
+    with warehouse.connect() as conn:
+        rows = training_rows(conn, SIGNAL_CUTOFF)
+    assert rows["meeting_date"].max() < pd.Timestamp(SIGNAL_CUTOFF)
+    assert version.training_rows == len(rows)
+    assert version.training_races == rows["race_code"].nunique()
+    # Parameters as fitted: the defaults with the number of trees the holdout chose.
+    assert {k: v for k, v in version.params.items() if k != "iterations"} == {
+        k: v for k, v in DEFAULT_PARAMS.items() if k != "iterations"
+    }
+    assert 1 <= version.params["iterations"] <= DEFAULT_PARAMS["iterations"]
+    assert version.metrics["holdout_from"] == (SIGNAL_CUTOFF - timedelta(days=14)).isoformat()
+    assert version.metrics["holdout_log_loss"] < version.metrics["holdout_uniform_log_loss"]
+    stored = Path(version.path).read_bytes()
+    assert content_hash(stored) == version.version
+    assert json.loads(warehouse.query("SELECT params FROM model_versions")["params"][0]) == version.params
+
+
+def test_a_version_reloads_and_the_same_rows_and_params_reproduce_it(history):
+    """Refitting the listed rows with the listed params gives the same file, hence the same predictions."""
+    warehouse = Warehouse(database=str(history.database))
+    version = get_version(warehouse, history.model_version)
+    with warehouse.connect() as conn:
+        rows = training_rows(conn, version.cutoff)
+        later = training_rows(conn, RACE_DAY)
+    later = later[later["meeting_date"] >= pd.Timestamp(version.cutoff)].reset_index(drop=True)
+
+    refit = fit(rows, version.params)
+
+    assert content_hash(model_bytes(refit)) == version.version
+    stored = win_probabilities(version.load(), later)
+    assert np.array_equal(stored, win_probabilities(refit, later))
+    assert np.array_equal(stored, win_probabilities(version.load(), later))
+
+
+def test_prices_use_the_newest_version_trained_before_the_day(history, tmp_path, trainer):
+    warehouse = history.copy_to(tmp_path / "racing.duckdb")
+    early, _ = trainer(warehouse, CUTOFF)
+
+    assert version_for(warehouse, CUTOFF - timedelta(days=1)) is None
+    assert version_for(warehouse, CUTOFF).version == early
+    assert version_for(warehouse, SIGNAL_CUTOFF - timedelta(days=1)).version == early
+    assert version_for(warehouse, SIGNAL_CUTOFF).version == history.model_version

@@ -1,0 +1,55 @@
+"""`make demo` end to end on a short window: a real simulator, Dagster instance and DuckDB file in tmp.
+
+The demo serves the full-calendar world of its seed; without a cache in the test's data directory the
+simulator generates it first (about a minute on two cores), which is most of this test's time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+
+from racing_platform.demo import CARD_ASSETS, run_demo
+from racing_platform.warehouse.resource import Warehouse
+
+TODAY = date(2025, 3, 1)  # a Saturday: VIC and NSW metro meetings
+HISTORY_DAYS = 2
+CHAIN = ["meetings", *CARD_ASSETS, "form_lines", "form_book", "runner_features", "win_model", "predictions"]
+
+
+def test_the_demo_prices_today_and_leaves_its_runs_in_the_instance(tmp_path, monkeypatch):
+    monkeypatch.setenv("RACING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.delenv("RACING_DUCKDB_PATH", raising=False)
+    monkeypatch.setenv("RACING_COM_GRAPHQL_URL", "")  # the demo sets it; restored after the test
+    if "racing_platform.definitions" in sys.modules:
+        # Resources are resolved when the module is imported: point them at this test's files.
+        importlib.reload(sys.modules["racing_platform.definitions"])
+
+    demo = run_demo(history_days=HISTORY_DAYS, today=TODAY, say=lambda line: None)
+
+    database = tmp_path / "data" / "racing.duckdb"
+    assert database.exists()
+    warehouse = Warehouse(database=str(database))
+    assert demo.today == TODAY and demo.history_cells > 0 and demo.today_cells > 0
+    priced = warehouse.query("SELECT * FROM predictions WHERE meeting_date = ?", [TODAY])
+    assert priced["venue_slug"].nunique() == demo.today_cells
+    assert set(priced["model_version"]) == {demo.model_version}
+    np.testing.assert_allclose(priced.groupby("race_code")["win_probability"].sum(), 1.0)
+    assert len(demo.card) and set(demo.card["model_version"]) == {demo.model_version}
+    assert not demo.card.duplicated("saddlecloth").any()
+
+    with dg.DagsterInstance.from_config(str(Path(tmp_path / "dagster_home"))) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == demo.runs
+        assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+        for asset in CHAIN:
+            assert instance.get_latest_materialization_event(dg.AssetKey(asset)) is not None, asset
+        priced_cells = instance.get_materialized_partitions(dg.AssetKey("predictions"))
+        assert {key.split("|")[0] for key in priced_cells} == {TODAY.isoformat()}
+        assert len(priced_cells) == demo.today_cells
