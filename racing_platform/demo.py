@@ -64,7 +64,7 @@ def run_demo(
     from racing_platform.simulator.testing import simulator_process
 
     settings = load_settings()
-    history_days = history_days or settings.demo_history_days
+    history_days = settings.demo_history_days if history_days is None else history_days
     home = ensure_dagster_home()
     began = time.perf_counter()
     with simulator_process(seed, now=None if today is None else f"{today}T00:00:00+11:00") as sim:

@@ -1,8 +1,9 @@
 """Fetch the raw racing.com responses of one cell, race by race, keeping what succeeded.
 
-A meeting whose races have all been resulted is history: one `getRacesForMeet` call with every
-runner nested replaces a call per race. Otherwise each race is fetched on its own (its field before
-the jump, its result after), so one failing race is recorded and the meeting's other races land.
+Every meeting starts with one `getRacesForMeet` call with every runner nested: for a meeting whose
+races have all finished (history) that is all it takes. Otherwise each race not yet finished is also
+fetched on its own (its field before the jump, its result after), so one failing race is recorded
+and the meeting's other races land.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from racing_platform.partitions import Cell
 from racing_platform.source.archive import canonical_json
 from racing_platform.source.client import FetchedResponse, RacingComClient
 from racing_platform.source.errors import GraphQLResponseError, ResponseShapeError, TransientError
-from racing_platform.source.parsers import RACES_NO_CACHE, ParseError, parse_response
+from racing_platform.source.parsers import RACES_FOR_MEET, ParseError, parse_response
 
 # racing.com race statuses after which a race's result is published.
 RESULTED_STATUSES = frozenset({"Interim", "Paying", "Closed", "Results", "Resulted"})
@@ -60,17 +61,18 @@ def fetch_cell(client: RacingComClient, cell: Cell, meetings: pd.DataFrame) -> C
     """Raw responses for every meeting of the cell (`meetings`: its rows of the meetings table)."""
     raw, failures = [], []
     for meeting in meetings.itertuples(index=False):
-        race_list = client.races_for_meet(meeting.meet_code)
-        raw.append(_raw_row(client, cell, meeting.meet_code, race_list, None))
+        # The whole meeting with every runner nested: a settled meeting needs nothing more. Its race
+        # statuses may lag (racing.com caches this operation) but only ever towards "not finished",
+        # which sends the race to its own, uncached request below.
+        meeting_call = client.races_for_meet(meeting.meet_code, full_field=True)
+        raw.append(_raw_row(client, cell, meeting.meet_code, meeting_call, None))
         races = parse_response(
-            race_list.payload,
-            operation=RACES_NO_CACHE,
-            variables=race_list.variables,
+            meeting_call.payload,
+            operation=RACES_FOR_MEET,
+            variables=meeting_call.variables,
             context=_context(meeting),
         ).races
         if len(races) and races["race_status"].isin(FINISHED_STATUSES).all():
-            history = client.races_for_meet(meeting.meet_code, full_field=True)
-            raw.append(_raw_row(client, cell, meeting.meet_code, history, None))
             continue
         for race in races.sort_values("race_number").itertuples(index=False):
             resulted = race.race_status in RESULTED_STATUSES

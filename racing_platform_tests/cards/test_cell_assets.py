@@ -56,8 +56,8 @@ def test_cards_and_results_of_a_resulted_cell(platform_for, tiny_world):
     winners = results[results["finish_position"] == 1]
     assert len(winners) == 3 and (winners["margin_lengths"] == 0).all()
     raw = platform.rows("raw_race_cards")
-    # A meeting whose races are all resulted is history: race list + one whole-meeting call.
-    assert sorted(raw["operation"]) == ["Races", "getRaceNumberList_CD"]
+    # A meeting whose races are all resulted is history: one whole-meeting call, no call per race.
+    assert list(raw["operation"]) == ["Races"]
 
 
 def test_rematerializing_a_cell_three_times_leaves_identical_rows(platform_for, tiny_world):
@@ -184,7 +184,7 @@ def test_an_outage_never_wipes_stored_meetings_or_cards(platform_for, tiny_world
 
     platform.sim.control.set_clock(AFTER_MEETING)
     platform.sim.control.queue_faults(
-        [{"kind": "status", "status": 401}], match={"operation": "getRaceNumberList_CD"}
+        [{"kind": "status", "status": 401}], match={"operation": "Races"}
     )
     result = platform.materialize(CARDS, f"{DAY}|flemington")
     assert not result.success and "AuthError" in str(result.all_events)
