@@ -166,12 +166,17 @@ def _dagster_stages(defs, instance, warehouse: Warehouse, window: Window) -> dic
             defs,
             instance,
             ["win_model"],
-            run_config={"ops": {"win_model": {"config": {"cutoff": str(last)}}}},
+            run_config={"ops": {"win_model": {"config": {"cutoff": str(pricing_day(history))}}}},
         )
     _check("win_model", [] if trained.success else ["win_model"])
     stages["win_model"] = _timed_stage(instance, known, Stage("win_model", 1, 1, took[0]))
-    cells_stage("predictions", ["predictions"], [c for c in history if c[0] == last])
+    cells_stage("predictions", ["predictions"], [c for c in history if c[0] == pricing_day(history)])
     return stages
+
+
+def pricing_day(cells: list[tuple[date, str]]) -> date:
+    """The window's last racing day in scope plays "today": the model trains on the days before it."""
+    return max(day for day, _ in cells)
 
 
 def _run_ids(instance) -> set[str]:
@@ -181,6 +186,8 @@ def _run_ids(instance) -> set[str]:
 def _timed_stage(instance, known: set[str], stage: Stage) -> Stage:
     """Split the stage's wall time with the instance's own records: inside its runs, inside their steps."""
     new = list(_run_ids(instance) - known)
+    if not new:
+        return stage
     records = instance.get_run_records(dg.RunsFilter(run_ids=new))
     stage.in_runs_s = sum(r.end_time - r.start_time for r in records if r.start_time and r.end_time)
     stage.in_steps_s = sum(
@@ -246,9 +253,10 @@ def direct_path(world, window: Window) -> tuple[dict[str, float], dict[str, floa
             timed("form_lines", lambda: _form_lines(warehouse, days))
             timed("form_book", lambda: _form_book(warehouse, window.last))
             timed("runner_features", lambda: [_runner_features(warehouse, cell) for cell in cells])
-            timed("win_model", lambda: _win_model(warehouse, window.last))
+            today = pricing_day([(cell.meeting_date, cell.venue_slug) for cell in cells])
+            timed("win_model", lambda: _win_model(warehouse, today))
             provider = load_settings().odds_provider
-            todays = [cell for cell in cells if cell.meeting_date == window.last]
+            todays = [cell for cell in cells if cell.meeting_date == today]
             timed("predictions", lambda: [_predictions(warehouse, cell, provider) for cell in todays])
     return seconds, card_parts
 
