@@ -77,7 +77,7 @@ def _keys(selection: str) -> frozenset[str]:
 
 
 # Keys each operation's query document selects AND the parser reads, per object kind. The documents are in
-# /work/shared/reference/racing-com-api.md section 2: GetMeetingByDate 2.1(c), getNoCacheRacesForMeet 2.2
+# ../shared/reference/racing-com-api.md section 2: GetMeetingByDate 2.1(c), getNoCacheRacesForMeet 2.2
 # (first document), getRacesForMeet 2.2(b), getRaceEntriesForField_CD 2.3, getRaceResults_CD 2.4 (expanded).
 # GetMeetingByDate's nested races and getRacesForMeet have no single published document, so only the keys
 # every published variant selects are required there. A missing key raises SchemaDriftError; a key present

@@ -26,7 +26,7 @@ NEXT_JS_CHUNK = """
 
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
-        pass
+        """Keep the test output free of access-log lines."""
 
 
 @pytest.fixture(scope="module")
