@@ -41,7 +41,14 @@ from racing_platform.lib.range_plan import CELL_ASSET_OVERHEAD_S, RUN_OVERHEAD_S
 from racing_platform.lib.validation import contract_failures
 from racing_platform.model.assets import HOLDOUT_DAYS, MIN_TRAINING_RACES
 from racing_platform.model.registry import save_version, version_for
-from racing_platform.model.training import DEFAULT_PARAMS, fit, log_loss, training_rows, win_probabilities
+from racing_platform.model.training import (
+    DEFAULT_PARAMS,
+    fit,
+    fit_until_holdout_stops_improving,
+    log_loss,
+    training_rows,
+    win_probabilities,
+)
 from racing_platform.partitions import Cell
 from racing_platform.predictions.assets import predictions_verdict
 from racing_platform.predictions.pricing import price_card
@@ -364,19 +371,21 @@ def _runner_features(warehouse: Warehouse, cell: Cell) -> None:
 
 
 def _win_model(warehouse: Warehouse, cutoff: date) -> None:
-    """As the asset: a probe fit scored on the last HOLDOUT_DAYS, then the fit on everything, saved."""
+    """As the asset: the holdout picks the number of trees (and is scored), then the fit on everything."""
     with warehouse.connect() as conn:
         rows = training_rows(conn, cutoff)
     split = cutoff - timedelta(days=HOLDOUT_DAYS)
     train, holdout = rows[rows["meeting_date"].dt.date < split], rows[rows["meeting_date"].dt.date >= split]
-    metrics = {}
+    params, metrics = DEFAULT_PARAMS, {}
     if train["race_code"].nunique() >= MIN_TRAINING_RACES and len(holdout):
-        metrics["holdout_log_loss"] = log_loss(holdout, win_probabilities(fit(train), holdout))
+        probe = fit_until_holdout_stops_improving(train, holdout)
+        params = {**DEFAULT_PARAMS, "iterations": probe.get_best_iteration() + 1}
+        metrics["holdout_log_loss"] = log_loss(holdout, win_probabilities(probe, holdout))
     save_version(
         warehouse,
-        fit(rows),
+        fit(rows, params),
         cutoff=cutoff,
-        params=DEFAULT_PARAMS,
+        params=params,
         training_rows=len(rows),
         training_races=int(rows["race_code"].nunique()),
         metrics=metrics,
