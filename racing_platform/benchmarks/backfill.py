@@ -2,15 +2,17 @@
 
 Dagster path: `lib/backfill.py` (`backfill_days`, `backfill_cells`, `run_assets`) on a fresh instance
 and DuckDB file, exactly the demo's sequence: meetings, cards, form lines, form book, features, the
-win model, today's prices. Direct path: the functions the assets call (`list_meetings`, `fetch_cell`,
-`parse_cell`, the contracts, `Warehouse.replace_slices`, the features SQL, training, pricing) on a
-second fresh DuckDB file, with no run, event, check or metadata bookkeeping. Each path gets its own
-simulator over the same world, so neither is served from caches the other warmed.
+win model, the last day's prices. Direct path: the functions the assets call (`list_meetings`,
+`fetch_cell`, `parse_cell`, the contracts, `Warehouse.replace_slices`, the features SQL, training,
+pricing) on fresh DuckDB files, with no run, event, check or metadata bookkeeping, once before and once
+after the Dagster path. Every pass gets its own simulator over the same world, so none is served from
+caches another warmed.
 
-Where the difference goes: range runs over cells that have no meeting (the asset does next to
-nothing there) at several lengths, fitted as `seconds = a + b x (cells x assets)`: `a` is a run's
-fixed cost, `b` the bookkeeping per cell and asset. `runs x a + cell-assets x b` over the backfill's
-runs is then set against the measured difference.
+Where the difference goes: the instance's run and step records split each stage's Dagster time into
+launching runs, runs outside their steps, and steps beyond the direct transforms. Range runs over cells
+without a meeting (the asset does next to nothing there) at several lengths are fitted as
+`seconds = a + b x (cells x assets)`: `a` is a run's fixed cost, `b` the bookkeeping per cell and asset
+(the constants lib/range_plan.py plans with); `runs x a + cell-assets x b` is set against the difference.
 """
 
 from __future__ import annotations
