@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m racing_platform.benchmarks
+	$(BIN)/python -m racing_platform.benchmarks $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check racing_platform racing_platform_tests

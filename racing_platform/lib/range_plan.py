@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-# Measured on the 2-core reference machine (see docs/benchmarks.md).
-RUN_OVERHEAD_S = 0.45
-CELL_ASSET_OVERHEAD_S = 0.033
+# Fitted on empty-cell range runs on the 2-core development machine (docs/benchmarks.md, "Backfill").
+RUN_OVERHEAD_S = 0.28
+CELL_ASSET_OVERHEAD_S = 0.078
 
 
 @dataclass(frozen=True, order=True)
