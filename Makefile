@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # source (~10 s each). Installs precompile the venv; the project's own modules may cache too.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo test lint bench drills lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m racing_platform.benchmarks $(ARGS)
+
+# Fault drills (docs/reliability.md): transient faults, an outage, concurrent writers.
+drills: $(STAMP)
+	$(BIN)/python -m racing_platform.benchmarks --only drills $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check racing_platform racing_platform_tests

@@ -35,7 +35,7 @@ SIZES = {
     "month": Size(7, 3, 30, date(2026, 3, 7), 1_000_000, True),
     "season": Size(7, 3, 365, date(2025, 7, 31), 1_000_000, True),
 }
-BENCHMARKS = ("source", "features", "world", "backfill")
+BENCHMARKS = ("source", "features", "world", "backfill", "drills")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,6 +79,15 @@ def main(argv: list[str] | None = None) -> None:
             from racing_platform.benchmarks import world
 
             world.run(full_calendar=size.full_calendar, seed=args.seed)
+        elif name == "drills":
+            from racing_platform.benchmarks import drills
+
+            drills.run(
+                days=args.days or 7,
+                last=args.last_day or drills.DEFAULT_LAST_DAY,
+                scope=_scope(args.states, args.tiers),
+                seed=args.seed,
+            )
         else:
             from racing_platform.benchmarks import backfill
 
