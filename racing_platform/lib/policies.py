@@ -15,7 +15,8 @@ SOURCE_RETRY = dg.RetryPolicy(
     max_retries=3, delay=DAGSTER_RETRY_DELAY_S, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
-# Database-only steps: mostly a DuckDB lock held by another process (BI tool, notebook).
+# Database-only steps: the DuckDB file locked by another writer for longer than the warehouse's own
+# wait (`WarehouseBusyError`, a TransientFault). A reader's lock fails at once and is not retried.
 WAREHOUSE_RETRY = dg.RetryPolicy(
     max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
 )

@@ -1,10 +1,12 @@
 """`win_model`: a CatBoost win model trained on everything resulted before a cutoff."""
 
+import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from racing_platform.lib.failures import failures_by_class, step_location
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.model.registry import save_version
 from racing_platform.model.training import (
@@ -47,6 +49,14 @@ def _today() -> date:
 def win_model(
     context: dg.AssetExecutionContext, config: WinModelConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
+    with failures_by_class(step_location(context)):
+        return train_win_model(warehouse, config, context.log)
+
+
+def train_win_model(
+    warehouse: Warehouse, config: WinModelConfig, log: logging.Logger
+) -> dg.MaterializeResult:
+    """Train on everything resulted before the cutoff, store the version, report its metrics."""
     cutoff = date.fromisoformat(config.cutoff) if config.cutoff else _today()
     with warehouse.connect() as conn:
         rows = training_rows(conn, cutoff)
@@ -78,9 +88,7 @@ def win_model(
         metrics=metrics,
     )
     importance = model.get_feature_importance(prettified=True).head(10)
-    context.log.info(
-        f"win_model {version.version}: cutoff {cutoff}, {len(rows)} rows, {races} races, {metrics}"
-    )
+    log.info(f"win_model {version.version}: cutoff {cutoff}, {len(rows)} rows, {races} races, {metrics}")
     return dg.MaterializeResult(
         metadata={
             "model_version": version.version,

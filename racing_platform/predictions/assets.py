@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from racing_platform.lib.cell_runs import CellOutcome, Verdict, run_cells
+from racing_platform.lib.failures import failures_by_class, step_location
 from racing_platform.lib.metadata import frame_metadata
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.model.registry import version_for
@@ -38,58 +39,60 @@ SUM_TOLERANCE = 1e-6
     "predicted_at is when the card's content was first priced, so a field change adds a snapshot.",
 )
 def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    provider = load_settings().odds_provider
+    with failures_by_class(step_location(context)):
+        provider = load_settings().odds_provider
+        yield from run_cells(context, lambda cell: price_cell(warehouse, cell, provider))
 
-    def process(cell: Cell) -> CellOutcome:
-        features = warehouse.query(
-            "SELECT * FROM runner_features WHERE meeting_date = ? AND venue_slug = ? "
-            "ORDER BY race_number, saddlecloth",
-            [cell.meeting_date, cell.venue_slug],
-        )
-        if features.empty:
-            none = {"card": "none: no runner features for this cell"}
-            return CellOutcome(metadata=none, verdicts={"predictions_contract": Verdict(True, none)})
-        model = version_for(warehouse, cell.meeting_date)
-        if model is None:
-            raise dg.Failure(
-                f"{cell}: no win_model version trained before {cell.meeting_date}", allow_retries=False
-            )
-        content = card_hash(features)
-        seen_at = first_seen(warehouse, cell, content)
-        predicted_at = seen_at if seen_at is not None else pd.Timestamp.now(tz="UTC").floor("us")
-        odds = warehouse.query(
-            "SELECT * FROM odds WHERE meeting_date = ? AND venue_slug = ?",
-            [cell.meeting_date, cell.venue_slug],
-        )
-        priced = price_card(features, odds, model, provider, predicted_at)
-        verdict = predictions_verdict(priced, features)
-        if not verdict.blocks:
-            if seen_at is None:
-                record_card_version(warehouse, cell, content, predicted_at)
-            keys = cell.keys_frame().assign(
-                predicted_at=predicted_at, card_hash=content, model_version=model.version
-            )
-            warehouse.replace_slices({"predictions": priced}, keys)
-        return CellOutcome(
-            metadata={
-                **frame_metadata(
-                    priced,
-                    preview_columns=[
-                        "race_number",
-                        "saddlecloth",
-                        "horse_name",
-                        "win_probability",
-                        "fair_odds",
-                        "market_probability",
-                    ],
-                ),
-                "model_version": model.version,
-                "predicted_at": str(predicted_at),
-            },
-            verdicts={"predictions_contract": verdict},
-        )
 
-    yield from run_cells(context, process)
+def price_cell(warehouse: Warehouse, cell: Cell, provider: str) -> CellOutcome:
+    """Price the cell's card with the newest model trained before its day; write it if it passes."""
+    features = warehouse.query(
+        "SELECT * FROM runner_features WHERE meeting_date = ? AND venue_slug = ? "
+        "ORDER BY race_number, saddlecloth",
+        [cell.meeting_date, cell.venue_slug],
+    )
+    if features.empty:
+        none = {"card": "none: no runner features for this cell"}
+        return CellOutcome(metadata=none, verdicts={"predictions_contract": Verdict(True, none)})
+    model = version_for(warehouse, cell.meeting_date)
+    if model is None:
+        raise dg.Failure(
+            f"{cell}: no win_model version trained before {cell.meeting_date}", allow_retries=False
+        )
+    content = card_hash(features)
+    seen_at = first_seen(warehouse, cell, content)
+    predicted_at = seen_at if seen_at is not None else pd.Timestamp.now(tz="UTC").floor("us")
+    odds = warehouse.query(
+        "SELECT * FROM odds WHERE meeting_date = ? AND venue_slug = ?",
+        [cell.meeting_date, cell.venue_slug],
+    )
+    priced = price_card(features, odds, model, provider, predicted_at)
+    verdict = predictions_verdict(priced, features)
+    if not verdict.blocks:
+        if seen_at is None:
+            record_card_version(warehouse, cell, content, predicted_at)
+        keys = cell.keys_frame().assign(
+            predicted_at=predicted_at, card_hash=content, model_version=model.version
+        )
+        warehouse.replace_slices({"predictions": priced}, keys)
+    return CellOutcome(
+        metadata={
+            **frame_metadata(
+                priced,
+                preview_columns=[
+                    "race_number",
+                    "saddlecloth",
+                    "horse_name",
+                    "win_probability",
+                    "fair_odds",
+                    "market_probability",
+                ],
+            ),
+            "model_version": model.version,
+            "predicted_at": str(predicted_at),
+        },
+        verdicts={"predictions_contract": verdict},
+    )
 
 
 def first_seen(warehouse: Warehouse, cell: Cell, content_hash: str) -> pd.Timestamp | None:

@@ -6,15 +6,21 @@ without a status code. So the transport keeps the raw `requests.Response` of the
 response hook, `_ResponseCapturingTransport`) and `_classify` decides from status, headers, bytes received
 and a JSON parse of its own:
 
-| cause                                               | error                  | retried |
-|-----------------------------------------------------|------------------------|---------|
-| timeout, connection error, body cut short           | TransientError         | yes     |
-| HTTP 408, 429, 403, 5xx (Retry-After honoured)      | TransientError         | yes     |
-| HTTP 401, AppSync UnauthorizedException             | AuthError              | no      |
-| GraphQL `errors` in the answer                      | GraphQLResponseError   | no      |
-| valid JSON without `data`, selected field missing   | ResponseShapeError     | no      |
-| other 4xx                                           | UnexpectedStatusError  | no      |
-| run or daily budget spent                           | BudgetExhaustedError   | no      |
+| cause                                                       | error                  | retried |
+|-------------------------------------------------------------|------------------------|---------|
+| timeout, connection error, connection cut mid-body          | TransientError         | yes     |
+| HTTP 408, 429, 5xx (Retry-After honoured)                   | TransientError         | yes     |
+| HTTP 401, AppSync UnauthorizedException                     | AuthError              | no      |
+| HTTP 403 (WAF/CloudFront block: see ForbiddenError)         | ForbiddenError         | no      |
+| GraphQL `errors` in the answer                              | GraphQLResponseError   | no      |
+| complete answer that is not JSON (HTML), JSON cut off,      | ResponseShapeError     | no      |
+| not an object, no `data`, selected field missing            |                        |         |
+| answer above MAX_ANSWER_BYTES                               | ResponseTooLargeError  | no      |
+| other 4xx, a request that cannot be sent                    | UnexpectedStatusError, | no      |
+|                                                             | RacingComError         |         |
+| run or daily budget spent                                   | BudgetExhaustedError   | no      |
+
+Only `TransientError` is a `lib.failures.TransientFault`: everything else ends the step at once.
 
 Retries use exponential backoff with jitter; a Retry-After header sets a floor on the wait. They stop before
 `CLIENT_RETRY_DEADLINE_S` would be passed, so the client always gives up before the asset layer's Dagster
@@ -25,6 +31,7 @@ One client is meant for one thread (the captured response belongs to the attempt
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import logging
 import time
@@ -38,6 +45,7 @@ from importlib import resources
 from typing import Any
 
 import requests
+import urllib3
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportConnectionFailed
 from gql.transport.requests import RequestsHTTPTransport
@@ -58,9 +66,11 @@ from racing_platform.source.archive import ResponseArchive
 from racing_platform.source.config import ClientConfig, SecretStr
 from racing_platform.source.errors import (
     AuthError,
+    ForbiddenError,
     GraphQLResponseError,
     RacingComError,
     ResponseShapeError,
+    ResponseTooLargeError,
     TransientError,
     UnexpectedStatusError,
 )
@@ -78,7 +88,26 @@ BACKOFF_INITIAL_S = 1.0
 BACKOFF_MAX_S = 20.0
 BACKOFF_JITTER_S = 1.0
 
-_TRANSIENT_STATUSES = frozenset({403, 408, 429})
+MAX_ANSWER_BYTES = 20 * 1024 * 1024
+"""Largest answer accepted (the biggest real one, a meeting with every runner nested, is well under 1 MB).
+A larger declared Content-Length is refused before the body is read; a larger body without one is
+refused before it is parsed."""
+_LIMIT = f"the limit is MAX_ANSWER_BYTES = {MAX_ANSWER_BYTES} bytes (docs/source_client.md)"
+
+_TRANSIENT_STATUSES = frozenset({408, 429})
+# Failures of the network itself (no answer, or the connection cut while the body was arriving).
+_NETWORK_FAULTS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.TimeoutError,
+    urllib3.exceptions.DecodeError,
+    http.client.IncompleteRead,
+    ConnectionError,
+    TimeoutError,
+)
 _BROWSER_HEADERS = {
     "Origin": "https://www.racing.com",
     "Referer": "https://www.racing.com/",
@@ -215,7 +244,19 @@ class _ResponseCapturingTransport(RequestsHTTPTransport):
 
     def _keep_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         self.last_response = response
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            response.close()
+            raise _AnswerTooLarge(int(declared))
         return response
+
+
+class _AnswerTooLarge(Exception):
+    """Raised from the response hook, before the body is read, for a declared size above the limit."""
+
+    def __init__(self, declared: int) -> None:
+        self.declared = declared
+        super().__init__(f"Content-Length {declared} bytes")
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -314,16 +355,10 @@ class RacingComClient:
         name = "GetMeetingByDateWithRaces_CD" if with_races else "GetMeetingByDate_CD"
         return self.execute(name, {"date": date})
 
-    def races_for_meet(
-        self, meet_code: str, *, nocache: bool = True, full_field: bool = False
-    ) -> FetchedResponse:
+    def races_for_meet(self, meet_code: str, *, full_field: bool = False) -> FetchedResponse:
         """The uncached race list of a meeting, or (`full_field`) `getRacesForMeet` with every runner."""
         if full_field:
             return self.execute("Races", {"meetCode": str(meet_code)})
-        if not nocache:
-            raise ValueError(
-                "only the uncached race list (getNoCacheRacesForMeet) has a document; use full_field"
-            )
         return self.execute("getRaceNumberList_CD", {"meetCode": str(meet_code)})
 
     def race_field(self, meet_code: str, race_number: int) -> FetchedResponse:
@@ -378,7 +413,8 @@ class RacingComClient:
         except Exception as exc:  # classified below from the raw response, not from gql's exception type
             failure = exc
         fetched_at = self._now()
-        body, error = _classify(operation, variables, self._transport.last_response, failure)
+        secret = self.config.api_key.get_secret_value() if self.config.api_key else None
+        body, error = _classify(operation, variables, self._transport.last_response, failure, secret=secret)
         if body is None:
             assert error is not None
             raise error
@@ -409,6 +445,7 @@ _OUTCOME_BY_ERROR: dict[type, str] = {
     AuthError: "auth_error",
     ResponseShapeError: "shape_error",
     UnexpectedStatusError: "unexpected_status",
+    ForbiddenError: "forbidden",
 }
 
 
@@ -453,29 +490,44 @@ def _classify(
     variables: dict[str, Any],
     response: requests.Response | None,
     failure: BaseException | None,
+    *,
+    secret: str | None = None,
 ) -> tuple[dict[str, Any] | None, RacingComError | None]:
-    """(body, error) of one attempt; `body` is the complete JSON answer when there is one (to archive)."""
+    """(body, error) of one attempt; `body` is the complete JSON answer when there is one (to archive).
+
+    `secret` (the API key) is blanked out of any library message quoted in an error.
+    """
     name = operation.name
+    cause = (failure.__cause__ or failure) if isinstance(failure, TransportConnectionFailed) else failure
     if response is None:
-        if isinstance(failure, TransportConnectionFailed):
-            cause = failure.__cause__ or failure
-            return None, TransientError(name, variables, f"no response ({type(cause).__name__}: {cause})")
-        return None, RacingComError(
-            name, variables, f"request not sent ({type(failure).__name__}: {failure})"
-        )
+        if isinstance(cause, _NETWORK_FAULTS):
+            return None, TransientError(name, variables, f"no response ({_quote(cause, secret)})")
+        return None, RacingComError(name, variables, f"request not sent ({_quote(cause, secret)})")
     status = response.status_code
+    if isinstance(cause, _AnswerTooLarge):
+        return None, ResponseTooLargeError(
+            name, variables, f"HTTP {status} answer of {cause.declared} bytes refused unread: {_LIMIT}"
+        )
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     if status == 401:
         return None, AuthError(name, variables, "HTTP 401: the API key was rejected")
+    if status == 403:
+        return None, ForbiddenError(
+            name, variables, "HTTP 403: the host refused this client (WAF/CloudFront block); not retried"
+        )
     if status in _TRANSIENT_STATUSES or status >= 500:
         hint = f", Retry-After {retry_after:g}s" if retry_after is not None else ""
         return None, TransientError(
             name, variables, f"HTTP {status}{hint}", status=status, retry_after=retry_after
         )
     if isinstance(failure, TransportConnectionFailed):
-        # The response hook ran, then reading the body failed: a truncated or stalled transfer.
-        return None, TransientError(
-            name, variables, f"HTTP {status} body cut short ({failure})", status=status
+        # The response hook ran, then reading the body failed.
+        if isinstance(cause, _NETWORK_FAULTS):
+            return None, TransientError(
+                name, variables, f"HTTP {status} body cut short ({_quote(cause, secret)})", status=status
+            )
+        return None, RacingComError(
+            name, variables, f"HTTP {status} body unreadable ({_quote(cause, secret)})"
         )
     received = len(response.content)
     declared = response.headers.get("Content-Length")
@@ -487,13 +539,24 @@ def _classify(
     ):
         reason = f"HTTP {status} body cut short: {received} of {declared} bytes"
         return None, TransientError(name, variables, reason, status=status)
+    if received > MAX_ANSWER_BYTES:
+        return None, ResponseTooLargeError(
+            name, variables, f"HTTP {status} answer of {received} bytes refused unparsed: {_LIMIT}"
+        )
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except ValueError as exc:
         if status >= 400:
             return None, UnexpectedStatusError(name, variables, status, "non-JSON body")
-        return None, TransientError(
-            name, variables, f"HTTP {status} body is not complete JSON", status=status
+        kind = response.headers.get("Content-Type", "no Content-Type")
+        detail = (
+            f"{exc.msg} at byte {exc.pos}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        )
+        return None, ResponseShapeError(
+            name,
+            variables,
+            f"HTTP {status} answer of {received} bytes ({kind}) is not complete JSON ({detail});"
+            " every byte arrived, so the same request would get the same answer",
         )
     if not isinstance(body, dict):
         return None, ResponseShapeError(
@@ -521,6 +584,12 @@ def _classify(
             name, variables, f"selected fields missing from the answer: {shown}{more}"
         )
     return body, None
+
+
+def _quote(exc: BaseException, secret: str | None) -> str:
+    """`Type: message` of a library exception, with the API key blanked out should it quote one."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text.replace(secret, "**********") if secret else text
 
 
 def _error_messages(errors: list[Any]) -> list[str]:

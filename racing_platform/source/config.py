@@ -1,7 +1,10 @@
 """Where the racing.com client points, with which key, and how politely: one immutable config from env.
 
 - RACING_COM_GRAPHQL_URL: GraphQL endpoint (default http://127.0.0.1:8642/, the local simulator);
-- RACING_COM_API_KEY: sent as `x-api-key` (default unset: no header); never logged;
+- RACING_COM_API_KEY: sent as `x-api-key` (default unset or "": no header); never logged. Surrounding
+  whitespace is stripped (a CRLF env file leaves a trailing carriage return); a key blank after that
+  or holding spaces or control characters is a `ConfigurationError` naming the variable, never the
+  value, raised before any request;
 - RACING_COM_CONFIG_JS_URL: discover URL and key from racing.com's config.js (default unset);
 - RACING_COM_MAX_RPS: requests/s per host (default 1 remote, unlimited local; "none" = no limit);
 - RACING_COM_RUN_BUDGET: attempts allowed per Dagster run (default 2000);
@@ -31,6 +34,30 @@ REMOTE_DEFAULT_MAX_RPS = 1.0
 DEFAULT_RUN_BUDGET = 2000
 DEFAULT_TIMEOUT_S = 10.0
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+
+class ConfigurationError(ValueError):
+    """A setting that cannot work; raised at load, before any request, never quoting a secret."""
+
+
+def checked_api_key(raw: str | None, source: str = "RACING_COM_API_KEY") -> SecretStr | None:
+    """The key from `source` stripped of surrounding whitespace, or None when unset or "".
+
+    AppSync keys are printable ASCII (`da2-` and 26 letters or digits); anything else in the middle of
+    one is a copy-paste accident that would fail every request, so it is refused here, by position only.
+    """
+    if not raw:
+        return None
+    key = raw.strip()
+    if not key:
+        raise ConfigurationError(f"{source} is set but blank (only whitespace): set the key or unset it")
+    bad = [i for i, c in enumerate(key, start=1) if not 33 <= ord(c) <= 126]
+    if bad:
+        raise ConfigurationError(
+            f"{source} holds whitespace, control or non-ASCII characters inside the key (position "
+            f"{', '.join(map(str, bad[:3]))} of {len(key)}); an API key is printable ASCII. Value not shown."
+        )
+    return SecretStr(key)
 
 
 class SecretStr:
@@ -125,6 +152,15 @@ class ClientConfig:
     politeness_db: Path = field(default_factory=lambda: default_politeness_db())
     archive_path: Path = field(default_factory=lambda: default_archive_path())
 
+    def __post_init__(self) -> None:
+        if self.api_key is None:
+            return
+        value = self.api_key.get_secret_value()
+        if checked_api_key(value, "api_key") is None or value != value.strip():
+            raise ConfigurationError(
+                "api_key is blank or has surrounding whitespace: strip it (from_env does). Value not shown."
+            )
+
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, *, discover: bool | None = None
@@ -133,7 +169,7 @@ class ClientConfig:
         the URL and key from racing.com's config.js where they are not set explicitly."""
         env = os.environ if environ is None else environ
         url = env.get("RACING_COM_GRAPHQL_URL") or None
-        key = env.get("RACING_COM_API_KEY") or None
+        key = checked_api_key(env.get("RACING_COM_API_KEY"))
         config_js_url = env.get("RACING_COM_CONFIG_JS_URL") or None
         if discover is None:
             discover = config_js_url is not None
@@ -142,7 +178,10 @@ class ClientConfig:
 
             found = discover_endpoint(config_js_url or FORM_CONFIG_URL)
             url = url or found.url
-            key = key or found.api_key.get_secret_value()
+            key = key or checked_api_key(
+                found.api_key.get_secret_value(),
+                f"the API key discovered at {config_js_url or FORM_CONFIG_URL} ({found.source})",
+            )
         url = url or SIMULATOR_URL
         max_rps_raw = env.get("RACING_COM_MAX_RPS")
         if max_rps_raw is None:
@@ -151,7 +190,7 @@ class ClientConfig:
             max_rps = _optional_float("RACING_COM_MAX_RPS", max_rps_raw)
         return cls(
             url=url,
-            api_key=SecretStr(key) if key else None,
+            api_key=key,
             max_rps=max_rps,
             run_budget=_optional_int("RACING_COM_RUN_BUDGET", env.get("RACING_COM_RUN_BUDGET"))
             or DEFAULT_RUN_BUDGET,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import requests
 
+from racing_platform.lib.failures import TransientFault
 from racing_platform.source.config import FORM_CONFIG_URL, SecretStr
 
 _QUOTED = r"""["']([^"']+)["']"""
@@ -33,7 +34,11 @@ _CHAMPION_DATA_HOST_HINT = "rmdprod"
 
 
 class DiscoveryError(ValueError):
-    """racing.com's published config could not be fetched or did not contain an endpoint and key."""
+    """racing.com's published config was refused (4xx) or did not contain an endpoint and key."""
+
+
+class DiscoveryUnreachableError(DiscoveryError, TransientFault):
+    """The config page could not be reached (connection error, timeout, 5xx, 429): may work later."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,10 @@ def discover_endpoint(config_js_url: str = FORM_CONFIG_URL, *, timeout_s: float 
         response = requests.get(config_js_url, timeout=timeout_s, headers={"Accept": "*/*"})
         response.raise_for_status()
     except requests.RequestException as exc:
-        raise DiscoveryError(
-            f"{config_js_url}: could not fetch site config ({type(exc).__name__}: {exc})"
-        ) from None
+        status = exc.response.status_code if exc.response is not None else None
+        unreachable = isinstance(exc, requests.ConnectionError | requests.Timeout) or (
+            status is not None and (status == 429 or status >= 500)
+        )
+        error = DiscoveryUnreachableError if unreachable else DiscoveryError
+        raise error(f"{config_js_url}: could not fetch site config ({type(exc).__name__}: {exc})") from None
     return parse_endpoint(response.text, origin=config_js_url)

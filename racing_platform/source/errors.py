@@ -1,14 +1,18 @@
 """Typed failures of the racing.com client, classified by cause so callers know whether to retry.
 
-Only `TransientError` is retried (by the client, then by Dagster's RetryPolicy). Every other error means
-retrying the same request cannot help: a rejected key, a query the server refuses, or an answer that does
-not match the query. Messages always name the operation and its variables, never the API key.
+Only `TransientError` is retried (by the client, then by Dagster's RetryPolicy): it is a
+`lib.failures.TransientFault`. Every other error means retrying the same request cannot help: a rejected
+key, a refused host, a query the server refuses, or an answer that is not the answer to the query. Those
+end the step at once (`failures_by_class`). Messages always name the operation and its variables, never
+the API key.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from racing_platform.lib.failures import TransientFault
 
 
 def describe_request(operation: str, variables: dict[str, Any] | None) -> str:
@@ -25,8 +29,8 @@ class RacingComError(Exception):
         super().__init__(f"{describe_request(operation, variables)}: {reason}")
 
 
-class TransientError(RacingComError):
-    """Timeout, connection failure, 5xx/429/403 or a body cut short: the same request may succeed later."""
+class TransientError(RacingComError, TransientFault):
+    """Timeout, connection failure, HTTP 408/429/5xx or a connection cut mid-body: may succeed later."""
 
     def __init__(
         self,
@@ -46,6 +50,17 @@ class AuthError(RacingComError):
     """The server rejected the API key (HTTP 401 or AppSync `UnauthorizedException`): rediscover the key."""
 
 
+class ForbiddenError(RacingComError):
+    """HTTP 403: the host refused this client, which no retry within minutes cures.
+
+    Decision (issue 8): not transient. On AppSync a wrong or expired key answers 401; a 403 comes from the
+    WAF or CloudFront in front of it: a cloud or foreign IP refused, a bot rule, or a rate-based block
+    after hammering, which lasts until the request rate over the WAF's trailing 5-minute window falls,
+    longer than the client's retry window. Retrying only feeds the block. Runbook: check where the run
+    executes (racing.com refuses many cloud hosts), lower RACING_COM_MAX_RPS, wait, then re-run.
+    """
+
+
 class GraphQLResponseError(RacingComError):
     """The server answered with GraphQL `errors` (bad field, bad argument, resolver failure)."""
 
@@ -55,7 +70,16 @@ class GraphQLResponseError(RacingComError):
 
 
 class ResponseShapeError(RacingComError):
-    """A complete, valid JSON answer that does not match the query: no `data`, or a selected field missing."""
+    """A complete answer (all its bytes arrived) that is not the answer to the query.
+
+    Not JSON (an HTML page from a proxy or WAF with HTTP 200), JSON that stops early although every
+    declared byte arrived, not a JSON object, no `data`, or a selected field missing. The same request
+    gets the same answer, so it is never retried; a connection cut mid-body is a `TransientError` instead.
+    """
+
+
+class ResponseTooLargeError(ResponseShapeError):
+    """An answer above `client.MAX_ANSWER_BYTES`: refused before it is parsed (parsing is the slow part)."""
 
 
 class UnexpectedStatusError(RacingComError):

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+from pydantic import Field
 
+from racing_platform.lib.failures import failures_by_class
 from racing_platform.source.client import RacingComClient
 from racing_platform.source.config import ClientConfig
-from racing_platform.source.errors import RacingComError, TransientError
 
 
 class RacingComResource(dg.ConfigurableResource):
@@ -21,28 +22,29 @@ class RacingComResource(dg.ConfigurableResource):
     """
 
     graphql_url: str | None = None
-    api_key: str | None = None
+    api_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Sent as x-api-key. Pass dg.EnvVar('RACING_COM_API_KEY'), so the UI shows the variable's "
+        "name, not its value; kept out of repr.",
+    )
 
     @contextmanager
-    def session(self, run_id: str) -> Iterator[RacingComClient]:
-        """A client whose non-transient failures end the step without a Dagster retry.
+    def session(self, run_id: str, where: str | None = None) -> Iterator[RacingComClient]:
+        """A client for one step; anything but a transient fault ends the step without a Dagster retry.
 
-        Transient faults the client could not ride out stay retryable by the step's RetryPolicy; a
-        rejected key, an exhausted budget or a wrong answer would fail the same way again.
+        Transient faults the client could not ride out stay retryable by the step's RetryPolicy; a bad
+        key setting, a rejected key, an exhausted budget, a wrong answer or a bug would fail the same way
+        again, so they become `Failure(allow_retries=False)` prefixed by `where` (pass
+        `step_location(context)`; default: the run id). The key is checked before any request.
         """
         env = dict(os.environ)
         if self.graphql_url:
             env["RACING_COM_GRAPHQL_URL"] = self.graphql_url
         if self.api_key:
             env["RACING_COM_API_KEY"] = self.api_key
-        with RacingComClient(ClientConfig.from_env(env), run_id=run_id) as client:
-            try:
-                yield client
-            except TransientError:
-                raise
-            except RacingComError as exc:
-                raise dg.Failure(
-                    description=f"racing.com: {exc}",
-                    metadata={"error": type(exc).__name__},
-                    allow_retries=False,
-                ) from exc
+        with (
+            failures_by_class(where or run_id),
+            RacingComClient(ClientConfig.from_env(env), run_id=run_id) as client,
+        ):
+            yield client

@@ -1,20 +1,115 @@
-"""The warehouse resource: DuckDB with transactional slice replacement.
+"""The warehouse resource: DuckDB with transactional slice replacement and lock failures by class.
 
 A slice is the rows of a table matching some key values, e.g. one (meeting_date, venue_slug) cell
 or one meeting_date. Replacing slices is DELETE + INSERT of every table involved inside one
 transaction, matching columns by name: a crash in between loses nothing and a reordered frame cannot
 shift data between columns (the stock DuckDB IO manager does neither; see docs/ARCHITECTURE.md).
+
+Key types are normalised once, here: `replace_slices` turns every key column stored as DATE into
+`datetime.date` in the keys and in every frame (date objects, datetime64, Timestamps and 'YYYY-MM-DD'
+strings of one day are the same day), so rows read back with `query` (DuckDB hands DATE to pandas as
+datetime64) can be mixed with freshly built ones. `query` itself returns what DuckDB returns.
+
+The DuckDB file has one writer at a time. `connect` replaces dagster_duckdb's ~100 s blind backoff with a
+look at who holds the lock (the PID DuckDB names, its open file in /proc): a read-only holder (a notebook,
+a BI tool, `duckdb -readonly`) blocks every writer until it closes, so that fails at once with
+`WarehouseHeldByReaderError`; another writer will finish, so that is waited for up to `LOCK_WAIT_S` and
+then raised as `WarehouseBusyError`, a transient fault the step's RetryPolicy retries.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
+
+from racing_platform.lib.failures import TransientFault
+
+LOCK_WAIT_S = 20.0
+"""How long a writer waits for another writer's lock before handing over to the step's RetryPolicy."""
+_LOCK_WAIT_MAX_STEP_S = 1.0
+
+# DuckDB 1.4: 'Could not set lock on file "<path>": Conflicting lock is held in <exe> (PID <n>)...'
+_LOCK_CONFLICT = re.compile(r'Could not set lock on file "(?P<path>[^"]+)"')
+_LOCK_HOLDER_PID = re.compile(r"Conflicting lock is held in .*? \(PID (?P<pid>\d+)\)")
+_O_ACCMODE, _O_RDONLY = 0o3, 0o0
+
+
+class WarehouseBusyError(TransientFault, RuntimeError):
+    """Another writer kept the DuckDB file locked for `LOCK_WAIT_S`: the step's RetryPolicy retries later."""
+
+
+class WarehouseHeldByReaderError(RuntimeError):
+    """A process holds the DuckDB file open read-only: no writer gets in until it closes; not retried."""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """The process DuckDB names as holding the file's lock, and how it has the file open."""
+
+    pid: int | None
+    command: str
+    mode: str
+    """'read-only', 'read-write', or 'unknown' (no PID in the message, or no access to /proc/<pid>)."""
+
+    def describe(self, path: str) -> str:
+        who = f"process {self.pid} ({self.command})" if self.pid else "another process"
+        mode = "in a mode /proc does not show" if self.mode == "unknown" else self.mode
+        return f"DuckDB file {path} is open in {who} {mode}"
+
+
+def lock_holder(error: duckdb.IOException, database: str) -> LockHolder | None:
+    """Who holds `database`'s lock according to `error`; None when `error` is not a lock conflict."""
+    message = str(error)
+    if not _LOCK_CONFLICT.search(message):
+        return None
+    found = _LOCK_HOLDER_PID.search(message)
+    if not found:
+        return LockHolder(None, "?", "unknown")
+    pid = int(found["pid"])
+    return LockHolder(pid, _command_of(pid), _open_mode(pid, database))
+
+
+def _command_of(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return " ".join(raw.decode(errors="replace").replace("\0", " ").split())[:200] or "?"
+
+
+def _open_mode(pid: int, database: str) -> str:
+    """'read-only' when every descriptor `pid` holds on the file was opened O_RDONLY (fdinfo `flags`).
+
+    Checked on DuckDB 1.4.4: `read_only=True` opens the file O_RDONLY (flags 0100000) under a POSIX READ
+    lock, a writer O_RDWR (02100002) under a WRITE lock; the conflict message names the holder's PID.
+    """
+    target = os.path.realpath(database)
+    modes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") != target:
+                    continue
+                fdinfo = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
+            except OSError:
+                continue
+            flags = int(re.search(r"^flags:\s*([0-7]+)", fdinfo, re.MULTILINE).group(1), 8)
+            modes.add("read-only" if flags & _O_ACCMODE == _O_RDONLY else "read-write")
+    except OSError:
+        return "unknown"
+    if not modes:
+        return "unknown"
+    return "read-only" if modes == {"read-only"} else "read-write"
 
 
 class EmptyReplacementError(RuntimeError):
@@ -33,17 +128,49 @@ class Warehouse(DuckDBResource):
     """The DuckDB file behind every asset. One writer at a time: steps using it sit in pool `duckdb`."""
 
     @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection; a lock held by a reader fails at once, one held by a writer is waited
+        for up to `LOCK_WAIT_S` (jittered) and then raised as the transient `WarehouseBusyError`."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(WarehouseBusyError),
+            stop=stop_after_delay(LOCK_WAIT_S),
+            wait=wait_random_exponential(multiplier=0.1, max=_LOCK_WAIT_MAX_STEP_S),
+            reraise=True,
+        )
+        conn = retrying(self._open_once)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def _open_once(self) -> duckdb.DuckDBPyConnection:
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        try:
+            return duckdb.connect(self.database, read_only=False, config=config)
+        except duckdb.IOException as exc:
+            holder = lock_holder(exc, self.database)
+            if holder is None:
+                raise
+            if holder.mode == "read-only":
+                raise WarehouseHeldByReaderError(
+                    f"{holder.describe(self.database)}; a reader blocks every writer: close it "
+                    "(or open the file from a copy), then re-run"
+                ) from exc
+            raise WarehouseBusyError(
+                f"{holder.describe(self.database)} (another writer); still locked after {LOCK_WAIT_S:g} s "
+                "of waiting, the step's RetryPolicy will try again"
+            ) from exc
+
+    @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self.get_connection() as conn:
-            try:
-                if self.database == ":memory:" or self.database not in _SCHEMA_APPLIED:
-                    conn.execute(_schema_sql())
-                    _SCHEMA_APPLIED.add(self.database)
-                yield conn
-            finally:
-                conn.close()
+            if self.database == ":memory:" or self.database not in _SCHEMA_APPLIED:
+                conn.execute(_schema_sql())
+                _SCHEMA_APPLIED.add(self.database)
+            yield conn
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """Rows as DuckDB hands them to pandas (DATE columns as datetime64)."""
         with self.connect() as conn:
             return conn.execute(sql, params or []).df()
 
@@ -65,6 +192,9 @@ class Warehouse(DuckDBResource):
             with self.connect() as own:
                 return self.replace_slices(frames, keys, allow_empty=allow_empty, conn=own)
         key_cols = list(keys.columns)
+        date_cols = _date_columns(conn, list(frames), key_cols)
+        keys = _with_dates(keys, date_cols, "keys")
+        frames = {table: _with_dates(frame, date_cols, table) for table, frame in frames.items()}
         for table, frame in frames.items():
             _check_inside(table, frame, keys)
         conn.register("_keys", keys)
@@ -93,6 +223,40 @@ class Warehouse(DuckDBResource):
         finally:
             conn.unregister("_keys")
         return {table: len(frame) for table, frame in frames.items()}
+
+
+def _date_columns(conn: duckdb.DuckDBPyConnection, tables: list[str], key_cols: list[str]) -> list[str]:
+    """The key columns stored as DATE in any of `tables`."""
+    if not tables or not key_cols:
+        return []
+    stored = conn.execute(
+        "SELECT DISTINCT column_name FROM information_schema.columns "
+        "WHERE table_name IN (SELECT unnest(?)) AND column_name IN (SELECT unnest(?)) AND data_type = 'DATE'",
+        [tables, key_cols],
+    ).fetchall()
+    return [c for c in key_cols if (c,) in stored]
+
+
+def _with_dates(frame: pd.DataFrame, date_cols: list[str], what: str) -> pd.DataFrame:
+    """`frame` with each of `date_cols` as `datetime.date`; a value with a time of day is refused."""
+    if frame.empty or not date_cols:
+        return frame
+    converted = {}
+    for col in date_cols:
+        try:
+            stamps = pd.to_datetime(frame[col], format="mixed")
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{what}: key column {col} holds a value that is not a date ({exc})") from exc
+        if stamps.dt.tz is not None:
+            stamps = stamps.dt.tz_localize(None)
+        timed = stamps.notna() & (stamps != stamps.dt.normalize())
+        if timed.any():
+            raise ValueError(
+                f"{what}: key column {col} is a DATE but {int(timed.sum())} value(s) carry a time of day, "
+                f"e.g. {frame.loc[timed, col].iloc[0]!r}"
+            )
+        converted[col] = stamps.dt.date
+    return frame.assign(**converted)
 
 
 def _check_inside(table: str, frame: pd.DataFrame, keys: pd.DataFrame) -> None:

@@ -14,6 +14,7 @@ from racing_platform.source.client import BACKOFF_INITIAL_S, BACKOFF_JITTER_S, B
 from racing_platform.source.errors import (
     AuthError,
     BudgetExhaustedError,
+    ForbiddenError,
     GraphQLResponseError,
     RacingComError,
     ResponseShapeError,
@@ -81,7 +82,6 @@ def test_every_operation_answers_in_full_and_carries_the_key(sim, make_client):
         pytest.param({"kind": "status", "status": 503, "retry_after": 2}, 2, id="503+Retry-After"),
         pytest.param({"kind": "status", "status": 504}, None, id="504"),
         pytest.param({"kind": "status", "status": 429, "retry_after": 7}, 7, id="429+Retry-After"),
-        pytest.param({"kind": "status", "status": 403, "retry_after": 3}, 3, id="403+Retry-After"),
         pytest.param({"kind": "truncate"}, None, id="truncated-body"),
     ],
 )
@@ -161,6 +161,13 @@ def test_no_server_at_all_is_transient(make_client):
             id="graphql-error",
         ),
         pytest.param({"kind": "status", "status": 401}, AuthError, "HTTP 401", None, id="401"),
+        pytest.param(
+            {"kind": "status", "status": 403, "retry_after": 3},
+            ForbiddenError,
+            "HTTP 403: the host refused this client",
+            None,
+            id="403-waf-block",
+        ),
         pytest.param(
             {"kind": "graphql_error", "message": "Not authorized", "error_type": "UnauthorizedException"},
             AuthError,

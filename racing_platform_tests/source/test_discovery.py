@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import functools
+import socket
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from racing_platform.lib.failures import is_transient
 from racing_platform.source.config import ClientConfig, SecretStr
-from racing_platform.source.discovery import DiscoveryError, discover_endpoint, parse_endpoint
+from racing_platform.source.discovery import (
+    DiscoveryError,
+    DiscoveryUnreachableError,
+    discover_endpoint,
+    parse_endpoint,
+)
 from racing_platform_tests.source.fixtures_client import DATA_DIR
 
 FIXTURE_KEY = "da2-fixturechampiondatakey000000"
@@ -88,3 +95,15 @@ def test_missing_config_fails_with_the_url_and_what_was_looked_for(site):
         discover_endpoint(f"{site}/nope.js")
     with pytest.raises(DiscoveryError, match="no endpoint and key found.*ChampionDataEndpointKey"):
         parse_endpoint("window.siteConfig={GraphqlEndpoint:'https://graphql.rmdprod.racing.com/'};")
+
+
+def test_an_unreachable_config_page_is_transient_and_a_missing_one_is_not(site):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with pytest.raises(DiscoveryUnreachableError, match="ConnectionError") as unreachable:
+        discover_endpoint(f"http://127.0.0.1:{closed_port}/form/config.js", timeout_s=2)
+    assert is_transient(unreachable.value)
+    with pytest.raises(DiscoveryError) as missing:
+        discover_endpoint(f"{site}/nope.js")
+    assert not is_transient(missing.value)

@@ -136,3 +136,39 @@ def test_rows_outside_the_replaced_cells_are_refused(warehouse):
     with pytest.raises(ValueError, match="outside"):
         warehouse.replace_slices({"fetch_failures": _failures(D2, "randwick", [1])}, _cell(D1, "randwick"))
     assert _rows(warehouse, "fetch_failures").empty
+
+
+def test_kept_rows_read_back_mix_with_fetched_rows_of_every_date_type(warehouse):
+    warehouse.replace_slices({"fetch_failures": _failures(D1, "randwick", [1, 2])}, _cell(D1, "randwick"))
+    kept = _rows(warehouse, "fetch_failures").query("race_number == 1")
+    assert str(kept["meeting_date"].dtype).startswith("datetime64")  # how DuckDB hands DATE to pandas
+    fresh = [
+        _failures(D1, "randwick", [2]),  # datetime.date
+        _failures(D1, "randwick", [3]).assign(meeting_date="2026-03-07"),
+        _failures(D1, "randwick", [4]).assign(meeting_date=pd.Timestamp("2026-03-07")),
+    ]
+    mixed = pd.concat([kept, *fresh], ignore_index=True)
+    key_kinds = [_cell(D1, "randwick"), _cell(D1, "randwick").assign(meeting_date=["2026-03-07"])]
+    for keys in key_kinds:
+        warehouse.replace_slices({"fetch_failures": mixed}, keys)
+        rows = _rows(warehouse, "fetch_failures")
+        assert list(rows["race_number"]) == [1, 2, 3, 4]
+        assert set(rows["meeting_date"].dt.date) == {D1}
+
+
+def test_a_date_key_with_a_time_of_day_or_no_date_at_all_is_refused(warehouse):
+    timed = _failures(D1, "randwick", [1]).assign(meeting_date=pd.Timestamp("2026-03-07T10:30"))
+    with pytest.raises(ValueError, match="fetch_failures: key column meeting_date is a DATE but 1 value"):
+        warehouse.replace_slices({"fetch_failures": timed}, _cell(D1, "randwick"))
+    bogus = _failures(D1, "randwick", [1]).assign(meeting_date="next tuesday")
+    with pytest.raises(
+        ValueError, match="fetch_failures: key column meeting_date holds a value that is not a date"
+    ):
+        warehouse.replace_slices({"fetch_failures": bogus}, _cell(D1, "randwick"))
+    assert _rows(warehouse, "fetch_failures").empty
+
+
+def test_a_row_of_another_day_is_still_outside_whatever_its_type(warehouse):
+    other_day = _failures(D1, "randwick", [1]).assign(meeting_date=pd.Timestamp(D2))
+    with pytest.raises(ValueError, match="1 row\\(s\\) fall outside"):
+        warehouse.replace_slices({"fetch_failures": other_day}, _cell(D1, "randwick"))
