@@ -23,7 +23,14 @@ Flag = pd.BooleanDtype
 VENUE_SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 WEIGHT_KG = {"min_value": 45.0, "max_value": 75.0}
 APPRENTICE_CLAIM_KG = {"min_value": 0.0, "max_value": 4.0}
+# Fields are capped at 24 starters; emergencies draw barriers and carry saddlecloths beyond the field.
+DRAW_NUMBER = {"min_value": 1, "max_value": 30}
 NON_RUNNER_FINISH_CODE = 100  # racing.com finish codes from here up (109 = scratched) are not placings
+SADDLECLOTH_RULE = (
+    "one entry per race and saddlecloth: racing.com may list a scratching and the emergency that replaced it"
+    " on one saddlecloth, and the parser then keeps only the one that ran; two rows here are two horses"
+    " that ran on one saddlecloth, which no race can have"
+)
 
 
 class _Contract(pa.DataFrameModel):
@@ -93,7 +100,7 @@ class _EntryRows(_RaceKeyed):
     entry_id: Series[Text] = pa.Field(nullable=True)
     horse_code: Series[Text] = pa.Field(nullable=True)
     horse_name: Series[Text]
-    barrier: Series[Int] = pa.Field(nullable=True, ge=1)  # drawn runners only; scratched -> null
+    barrier: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)  # drawn runners; scratched -> null
     weight_kg: Series[float] = pa.Field(nullable=True, in_range=WEIGHT_KG)
     claim_kg: Series[float] = pa.Field(nullable=True, in_range=APPRENTICE_CLAIM_KG)
     carried_weight_kg: Series[float] = pa.Field(nullable=True, ge=40.0, le=75.0)
@@ -110,19 +117,20 @@ class _EntryRows(_RaceKeyed):
 
 class RunnersSchema(_EntryRows):
     horse_code: Series[Text]
-    saddlecloth: Series[Int] = pa.Field(ge=1)
+    saddlecloth: Series[Int] = pa.Field(in_range=DRAW_NUMBER)
     horse_country: Series[Text] = pa.Field(nullable=True)
     emergency: Series[Flag] = pa.Field(nullable=True)
     emergency_number: Series[Int] = pa.Field(nullable=True, ge=1)
     handicap_rating: Series[Int] = pa.Field(nullable=True, ge=0)
     last_five: Series[object] = pa.Field(nullable=True)
 
-    class Config:
-        unique = ["race_code", "saddlecloth"]  # after the parser keeps the runner that ran
+    @pa.dataframe_check(error=SADDLECLOTH_RULE)
+    def one_runner_per_saddlecloth(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df.duplicated(["race_code", "saddlecloth"], keep=False)
 
 
 class ResultsSchema(_EntryRows):
-    saddlecloth: Series[Int] = pa.Field(nullable=True, ge=1)  # race lists name only the horse
+    saddlecloth: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)  # race lists: horse only
     finish_code: Series[Int] = pa.Field(nullable=True, ge=1)
     finish_position: Series[Int] = pa.Field(nullable=True, ge=1)
     margin_lengths: Series[float] = pa.Field(nullable=True, ge=0)
@@ -132,7 +140,7 @@ class ResultsSchema(_EntryRows):
     position_at_800: Series[Int] = pa.Field(nullable=True, ge=1)
     position_at_400: Series[Int] = pa.Field(nullable=True, ge=1)
 
-    @pa.dataframe_check(error="one result per race and saddlecloth (per race and horse where no saddlecloth)")
+    @pa.dataframe_check(error=f"{SADDLECLOTH_RULE} (race lists without saddlecloths: one per race and horse)")
     def one_result_per_runner(cls, df: pd.DataFrame) -> Series[bool]:
         by_saddlecloth = df["saddlecloth"].notna() & df.duplicated(["race_code", "saddlecloth"], keep=False)
         by_horse = df["saddlecloth"].isna() & df.duplicated(["race_code", "horse_name"], keep=False)
@@ -153,7 +161,7 @@ class ResultsSchema(_EntryRows):
 class OddsSchema(_RaceKeyed):
     entry_id: Series[Text]
     horse_code: Series[Text] = pa.Field(nullable=True)
-    saddlecloth: Series[Int] = pa.Field(nullable=True, ge=1)
+    saddlecloth: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)
     provider_code: Series[Text]
     win_price: Series[float] = pa.Field(nullable=True, gt=1)
     place_price: Series[float] = pa.Field(nullable=True, ge=1)
@@ -164,13 +172,58 @@ class OddsSchema(_RaceKeyed):
         unique = ["entry_id", "provider_code"]
 
 
-class OddsFlucsSchema(_Contract):
-    race_code: Series[Text]
+class OddsFlucsSchema(_RaceKeyed):
+    """A price's moves (flucsWin), keyed like `odds` so a cell's moves are stored and replaced with it."""
+
     entry_id: Series[Text]
-    saddlecloth: Series[Int] = pa.Field(nullable=True, ge=1)
+    saddlecloth: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)
     provider_code: Series[Text]
     update_time_utc: Series[UtcTimestamp]
     win_price: Series[float] = pa.Field(nullable=True, gt=1)
+
+
+class FormBookSchema(_Contract):
+    """The form book (every form line before a day), on its key columns: one line per runner and race,
+    and each race code in one cell, so no race's history is counted twice."""
+
+    meeting_date: Series[pa.DateTime]
+    venue_slug: Series[Text] = pa.Field(str_matches=VENUE_SLUG_PATTERN)
+    meet_code: Series[Text]
+    race_code: Series[Text]
+    horse_code: Series[Text]
+    finish_position: Series[Int] = pa.Field(ge=1)
+
+    class Config:
+        coerce = True  # query results: DuckDB hands them to pandas with dtypes that depend on nulls
+        unique = ["race_code", "horse_code"]
+
+    @pa.dataframe_check(error="a race code belongs to one cell: one meeting_date and one venue_slug")
+    def race_in_one_cell(cls, df: pd.DataFrame) -> Series[bool]:
+        by_race = df.groupby("race_code")
+        return (by_race["meeting_date"].transform("nunique") <= 1) & (
+            by_race["venue_slug"].transform("nunique") <= 1
+        )
+
+
+class FormLinesSchema(FormBookSchema):
+    """Form lines of a day (features/sql/form_lines.sql): one per runner that ran in a tracked race."""
+
+    field_size: Series[Int] = pa.Field(ge=1)
+    barrier: Series[Int] = pa.Field(nullable=True, ge=1)
+    weight_kg: Series[float] = pa.Field(nullable=True, in_range=WEIGHT_KG)
+    claim_kg: Series[float] = pa.Field(nullable=True, in_range=APPRENTICE_CLAIM_KG)
+    margin_lengths: Series[float] = pa.Field(ge=0)
+    starting_price: Series[float] = pa.Field(nullable=True, gt=1)
+    won: Series[Flag]
+    placed: Series[Flag]
+
+    @pa.dataframe_check(error="field_size is the number of the race's form lines")
+    def field_size_counts_the_lines(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["field_size"] == df.groupby("race_code")["race_code"].transform("size")
+
+    @pa.dataframe_check(error="won is finish_position 1 and placed is finish_position 1 to 3")
+    def won_and_placed_follow_the_position(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["won"] == (df["finish_position"] == 1)) & (df["placed"] == (df["finish_position"] <= 3))
 
 
 SCHEMAS: dict[str, type[_Contract]] = {
@@ -180,4 +233,6 @@ SCHEMAS: dict[str, type[_Contract]] = {
     "results": ResultsSchema,
     "odds": OddsSchema,
     "odds_flucs": OddsFlucsSchema,
+    "form_lines": FormLinesSchema,
+    "form_book": FormBookSchema,
 }

@@ -14,6 +14,17 @@ DOC_PATH = REPO_ROOT / "docs" / "data_contracts.md"
 
 # Rules that live in asset code because they span tables or stages (kept here so the doc lists them).
 CROSS_TABLE_RULES = [
+    (
+        "source parsers",
+        "a non-runner listed on the saddlecloth of another entry is left out (racing.com lists a scratching"
+        " and its emergency replacement on one number); entries that ran are always kept",
+    ),
+    (
+        "source parsers",
+        "null, blank and (in measures starting above zero) 0 are stored as null; a wrong JSON type, a"
+        " non-finite number or an answer above the `source.formats.MAX_*` sizes is refused naming race and"
+        " field; names lose control characters and line separators (rules: `source/formats.py`)",
+    ),
     ("race_cards", "every runner's race exists in `races` of the same cell (referential)"),
     ("race_cards / race_results", "an empty parse never replaces stored rows of a cell (outage guard)"),
     ("runner_features", "one row per runner on the card; rates in [0, 1]; a first starter has no form"),

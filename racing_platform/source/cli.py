@@ -1,6 +1,8 @@
 """`racing-platform parse FILE`: one raw racing.com response -> normalised rows as JSON lines.
 
 For eyeballing what the parsers make of a response (a saved fixture, an archived body) without a warehouse.
+A body recorded with any document parses: fields it does not carry are null (only `--operation` or the
+body's root field decides how it is read); a value the parser cannot read fails naming race and field.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def parse(file: Path, operation: str | None, variables: tuple[str, ...], tables:
     one JSON object per line with a "table" field."""
     try:
         payload = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise click.ClickException(f"{file} is not a readable JSON response: {err}") from None
     try:
         parsed = parse_response(payload, operation=operation, variables=_variables(variables))

@@ -1,9 +1,14 @@
 """racing.com GraphQL responses -> typed pandas tables (meetings, races, runners, results, odds, odds_flucs).
 
-Pure functions: no I/O, no clock. A response is read from whatever its query selected; context a lone
-response lacks (meet code and date of a getRaceForm, state of an unknown venue) comes from `variables` or
-`context`, else stays null. Keys the operation's query selects must be present (schema drift raises
-`SchemaDriftError`); a present key holding null is data, left for `racing_platform.contracts` to judge.
+Pure functions: no I/O, no clock. A response is read from whatever its query selected: a field the answer
+does not carry is null, like a field it carries as null, so an answer recorded with any document parses
+(the client checks a fetched answer against the document it sent: `client.missing_selections`). What a
+value means (null, 0, "", a wrong type, names with control characters) is decided by
+`racing_platform.source.formats`; a value it cannot read raises `ParseError` naming the operation, the
+race (meet code and race number), the field path and the rule. Context a lone response lacks (meet code
+and date of a getRaceForm, state of an unknown venue) comes from `variables` or `context`, else stays
+null for `racing_platform.contracts` to judge. Answers larger than the `formats.MAX_*` sizes are refused
+before any per-row work.
 """
 
 from __future__ import annotations
@@ -19,21 +24,32 @@ import numpy as np
 import pandas as pd
 
 from racing_platform.source.formats import (
+    MAX_ENTRIES_PER_RACE,
+    MAX_FLUCS_PER_PRICE,
+    MAX_MEETINGS_PER_DAY,
+    MAX_PRICES_PER_ENTRY,
+    MAX_RACES_PER_MEETING,
     FormatError,
     centiseconds_to_seconds,
     date_from_meet_url,
+    flag_or_false,
     parse_claim_kg,
+    parse_code,
     parse_date,
     parse_distance_m,
+    parse_epoch_seconds,
     parse_flag,
-    parse_int,
     parse_last_five,
     parse_lengths,
+    parse_list,
     parse_money,
+    parse_nonzero_int,
+    parse_object,
     parse_price,
     parse_prize_money,
     parse_race_time_s,
-    parse_track_rating,
+    parse_state,
+    parse_text,
     parse_utc_timestamp,
     parse_weight_kg,
     to_local,
@@ -70,71 +86,6 @@ OPERATION_ALIASES: dict[str, str | None] = {
     "getRaceForm": None,
 }
 
-
-def _keys(selection: str) -> frozenset[str]:
-    """'id venue date' -> frozenset: written like the query document's selection set."""
-    return frozenset(selection.split())
-
-
-# Keys each operation's query document selects AND the parser reads, per object kind. The documents are in
-# ../shared/reference/racing-com-api.md section 2: GetMeetingByDate 2.1(c), getNoCacheRacesForMeet 2.2
-# (first document), getRacesForMeet 2.2(b), getRaceEntriesForField_CD 2.3, getRaceResults_CD 2.4 (expanded).
-# GetMeetingByDate's nested races and getRacesForMeet have no single published document, so only the keys
-# every published variant selects are required there. A missing key raises SchemaDriftError; a key present
-# with null is data. Kinds: meeting, race, meet (race.meet), venue (race.venue), entry (formRaceEntries[i]),
-# horse (entry.horse), odds (entry.odds[j]), fluc (odds.flucsWin[k]).
-_ODDS_KEYS = _keys("providerCode oddsWin oddsPlace oddsIsFavouriteWin oddsIsMarketMover flucsWin")
-_FLUC_KEYS = _keys("updateTime amount")
-_RACE_FORM_ENTRY_KEYS = _keys(
-    "id meetCode raceNumber position barrierNumber scratched startingPrice odds raceEntryNumber"
-    " apprenticeCanClaim apprenticeAllowedClaim weight margin winningTime finish horseName horseCode"
-    " horseCountry jockeyName jockeyCode trainerName trainerCode horse"
-)
-REQUIRED_KEYS: dict[str, dict[str, frozenset[str]]] = {
-    MEETINGS_BY_DATE: {
-        "meeting": _keys("id venue date state isTrial isJumpOut meetUrl"),
-        "race": _keys("id raceNumber"),
-        "entry": _keys("horseName"),
-        "odds": _keys("providerCode oddsWin"),
-        "fluc": _FLUC_KEYS,
-    },
-    RACES_NO_CACHE: {
-        "race": _keys(
-            "id meet raceNumber raceStatus distance time name nameForm trackCondition isTrial isJumpOut"
-            " trackRating condition prizeMoney totalPrizeMoney trackCode rdcClass formRaceEntries raceTime"
-            " toEightHundredMetresSeconds eightHundredToFourHundredMetresSeconds"
-            " fourHundredToFinishMetresSeconds"
-        ),
-        "meet": _keys("venue meetUrl"),
-        "entry": _keys("horseName position winningTime"),
-    },
-    RACES_FOR_MEET: {
-        "race": _keys("id raceNumber raceStatus distance time name rdcClass meet"),
-        "entry": _keys("id raceEntryNumber horseName horseCode barrierNumber weight scratched position"),
-        "odds": _keys("providerCode oddsWin oddsPlace"),
-        "fluc": _FLUC_KEYS,
-    },
-    RACE_FIELD: {
-        "race": _keys(
-            "id status isTrial isJumpOut location venueCode rdcClass venueState venue distance trackCondition"
-            " trackRating class group nameForm formRaceEntries"
-        ),
-        "venue": _keys("venueName"),
-        "entry": _RACE_FORM_ENTRY_KEYS | _keys("raceCode handicapRating emergency emergencyNumber"),
-        "horse": _keys("lastFive"),
-        "odds": _ODDS_KEYS,
-        "fluc": _FLUC_KEYS,
-    },
-    RACE_RESULTS: {
-        "race": _keys("id meetCode venue raceNumber raceStatus rdcClass isTrial isJumpOut formRaceEntries"),
-        "venue": _keys("venueName state"),
-        "entry": _RACE_FORM_ENTRY_KEYS | _keys("prizeMoney positionAt800 positionAt400"),
-        "horse": _keys("lastFive"),
-        "odds": _ODDS_KEYS,
-        "fluc": _FLUC_KEYS,
-    },
-}
-
 # Output columns and their kinds, in order. Kinds: string (pandas "string"), int ("Int64"), float (float64),
 # bool ("boolean"), date (datetime.date objects), utc (datetime64[ns, UTC]), local (naive datetime64[ns]: the
 # venue's wall clock), epoch (unix seconds in, datetime64[ns, UTC] out), list (Python lists, object column).
@@ -151,6 +102,7 @@ _ENTRY = {
     "jockey_code": "string", "jockey_name": "string", "trainer_code": "string", "trainer_name": "string",
     "scratched": "bool",
 }
+_PRICE_KEY = {"meet_code": "string", "meeting_date": "date", "venue_slug": "string", **_RACE_KEY}
 TABLE_COLUMNS: dict[str, dict[str, str]] = {
     "meetings": {
         **_MEETING_CONTEXT, "venue_code": "string", "timezone": "string", "is_trial": "bool",
@@ -176,14 +128,13 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "prize_money_won": "float", "position_at_800": "int", "position_at_400": "int", "fetched_at": "utc",
     },
     "odds": {
-        "meet_code": "string", "meeting_date": "date", "venue_slug": "string", **_RACE_KEY,
-        "entry_id": "string", "horse_code": "string",
+        **_PRICE_KEY, "entry_id": "string", "horse_code": "string",
         "saddlecloth": "int", "provider_code": "string", "win_price": "float", "place_price": "float",
         "is_favourite": "bool", "is_market_mover": "bool", "fetched_at": "utc",
     },
     "odds_flucs": {
-        "race_code": "string", "entry_id": "string", "saddlecloth": "int", "provider_code": "string",
-        "update_time_utc": "epoch", "win_price": "float",
+        **_PRICE_KEY, "entry_id": "string", "saddlecloth": "int", "provider_code": "string",
+        "update_time_utc": "epoch", "win_price": "float", "fetched_at": "utc",
     },
 }
 # fmt: on
@@ -194,7 +145,7 @@ _NON_RUNNER_FROM = 100
 
 
 class ParseError(ValueError):
-    """A response the parser cannot read; the message names the operation, race and field."""
+    """A response the parser cannot read; the message names the operation, race, field path and rule."""
 
     def __init__(
         self, message: str, *, operation: str | None = None, field: str | None = None, race: str | None = None
@@ -203,10 +154,6 @@ class ParseError(ValueError):
         self.operation = operation
         self.field = field
         self.race = race
-
-
-class SchemaDriftError(ParseError):
-    """A key the operation's query selects is absent: racing.com (or the simulator) changed its schema."""
 
 
 @dataclass(frozen=True)
@@ -246,18 +193,8 @@ def parse_response(
     """
     data = _unwrap(payload)
     op = _resolve_operation(data, operation)
-    root = _root_value(data, op)
     parser = _Parser(op, _hints(variables, context), _utc_or_none(fetched_at), venues or load_venues())
-    if op == MEETINGS_BY_DATE:
-        parser.meetings(_as_list(root, op))
-    elif op in (RACES_NO_CACHE, RACES_FOR_MEET):
-        parser.race_list(_as_list(root, op))
-    elif root is not None:
-        if not isinstance(root, Mapping):
-            raise ParseError(
-                f"{op}: expected getRaceForm to be an object, got {type(root).__name__}", operation=op
-            )
-        parser.race_form(root)
+    parser.response(_root_value(data, op))
     frames = {name: _frame(name, rows) for name, rows in parser.rows.items()}
     return ParsedTables(operation=op, odds_flucs=_frame_from_columns("odds_flucs", parser.flucs), **frames)
 
@@ -271,16 +208,25 @@ def _unwrap(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(payload, Mapping):
         raise ParseError(f"expected a JSON object response, got {type(payload).__name__}")
     if "data" in payload or "errors" in payload:
-        if payload.get("errors"):
+        errors = payload.get("errors")
+        if errors:
+            listed = errors if isinstance(errors, list) else [errors]
             messages = "; ".join(
-                str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in payload["errors"]
+                str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in listed
             )
             raise ParseError(f"GraphQL response carries errors: {messages}")
         data = payload.get("data")
         if not isinstance(data, Mapping):
             raise ParseError("GraphQL response has no data object")
         return data
-    return payload
+    roots = sorted(set(ROOT_FIELDS.values()))
+    if not set(roots) & payload.keys():
+        raise ParseError(
+            f"response has no 'data' object and no root field of {', '.join(roots)}"
+            f" (keys: {sorted(map(str, payload))[:10]})",
+            field="data",
+        )
+    return payload  # a bare `data` object, as saved by hand
 
 
 def _resolve_operation(data: Mapping[str, Any], operation: str | None) -> str:
@@ -308,7 +254,7 @@ def _resolve_operation(data: Mapping[str, Any], operation: str | None) -> str:
             return RACE_RESULTS
         return RACE_FIELD
     raise ParseError(
-        f"cannot tell the operation from root fields {sorted(data)}; "
+        f"cannot tell the operation from root fields {sorted(map(str, data))}; "
         f"supported root fields: {', '.join(sorted(set(ROOT_FIELDS.values())))}"
     )
 
@@ -321,16 +267,10 @@ def _root_value(data: Mapping[str, Any], op: str) -> Any:
     if len(aliased) == 1:  # an aliased root field (`racesForMeet: getRacesForMeet(...)`)
         return data[aliased[0]]
     raise ParseError(
-        f"{op}: response has no {field!r} root field (root fields: {sorted(data)})", operation=op
+        f"{op}: the response's 'data' has no {field!r} root field (root fields: {sorted(map(str, data))})",
+        operation=op,
+        field=field,
     )
-
-
-def _as_list(value: Any, op: str) -> list:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ParseError(f"{op}: expected a list, got {type(value).__name__}", operation=op)
-    return value
 
 
 # Names under which `variables` (GraphQL style) and `context` (table style) may carry what a response lacks.
@@ -343,12 +283,12 @@ _HINT_NAMES = {
     "state": "state",
 }  # fmt: skip
 _HINT_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "meet_code": str,
-    "race_number": parse_int,
+    "meet_code": parse_code,
+    "race_number": parse_nonzero_int,
     "meeting_date": parse_date,
-    "venue": str,
-    "venue_code": str,
-    "state": lambda state: str(state).upper(),
+    "venue": parse_text,
+    "venue_code": parse_code,
+    "state": parse_state,
 }
 
 
@@ -374,14 +314,6 @@ def _utc_or_none(value: dt.datetime | pd.Timestamp | str | None) -> pd.Timestamp
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _code(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _object(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 @dataclass(frozen=True)
 class _Venue:
     venue: str | None
@@ -402,6 +334,23 @@ class _Meeting:
     is_jumpout: bool | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class _Entry:
+    """One formRaceEntries item with the columns runners and results share, read once."""
+
+    index: int
+    raw: Mapping[str, Any]
+    row: dict[str, Any]
+    finish_code: int | None
+    where: str
+
+    @property
+    def ran(self) -> bool:
+        return not self.row["scratched"] and not (
+            self.finish_code is not None and self.finish_code >= _NON_RUNNER_FROM
+        )
+
+
 class _Parser:
     """Accumulates rows (dicts) per table while walking one response; `_frame` turns them into columns."""
 
@@ -410,7 +359,6 @@ class _Parser:
     ) -> None:
         self.op = op
         self.label = f"getRaceForm ({op})" if ROOT_FIELDS[op] == "getRaceForm" else op
-        self.required = REQUIRED_KEYS[op]
         self.hints = hints
         self.fetched_at = fetched_at
         self.registry = venues
@@ -419,37 +367,56 @@ class _Parser:
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES if name != "odds_flucs"}
         self.flucs: dict[str, list[Any]] = {name: [] for name in TABLE_COLUMNS["odds_flucs"]}
 
+    def response(self, root: Any) -> None:
+        field = ROOT_FIELDS[self.op]
+        if self.op == MEETINGS_BY_DATE:
+            self.meetings(self._list({field: root}, field, "response", MAX_MEETINGS_PER_DAY))
+        elif self.op in (RACES_NO_CACHE, RACES_FOR_MEET):
+            self.race_list(self._list({field: root}, field, "response", MAX_RACES_PER_MEETING))
+        else:
+            race = self._read(parse_object, {field: root}, field, "response")
+            if race is not None:
+                self.race_form(race)
+
     # -- operations -----------------------------------------------------------------------------------
 
     def meetings(self, meetings: list) -> None:
-        seen: set[str | None] = set()
-        for index, meeting in enumerate(meetings):
+        seen: set[str] = set()
+        root = ROOT_FIELDS[self.op]
+        for index, item in enumerate(meetings):
             self.race_code = None
-            where = f"meeting {_code(_object(meeting).get('id')) or '?'}"
-            self._require(meeting, "meeting", f"{ROOT_FIELDS[self.op]}[{index}]", where)
-            meet_code = _code(meeting.get("id"))
-            if meet_code in seen:  # racing.com folds VIC meetings into every state's answer
+            meeting = self._item(item, f"{root}[{index}]", "response")
+            meet_code = self._read(parse_code, meeting, "id", f"{root}[{index}]")
+            where = f"meeting {meet_code or '?'}, {root}[{index}]"
+            if meet_code is not None and meet_code in seen:  # racing.com folds VIC meetings into every state
                 continue
-            seen.add(meet_code)
-            venue = self._venue(
-                meeting.get("venue") or meeting.get("venueName"),
-                meeting.get("venueCode"),
-                meeting.get("state"),
+            if meet_code is not None:
+                seen.add(meet_code)
+            name = self._read(parse_text, meeting, "venue", where) or self._read(
+                parse_text, meeting, "venueName", where
             )
-            meeting_date = self._read(parse_date, meeting, "date", where) or date_from_meet_url(
-                meeting.get("meetUrl")
+            venue = self._venue(
+                name,
+                self._read(parse_code, meeting, "venueCode", where),
+                self._read(parse_state, meeting, "state", where),
+                where,
+            )
+            meeting_date = (
+                self._read(parse_date, meeting, "date", where)
+                or self._read(date_from_meet_url, meeting, "meetUrl", where)
+                or self.hints.get("meeting_date")
             )
             context = _Meeting(
                 meet_code,
-                meeting_date or self.hints.get("meeting_date"),
+                meeting_date,
                 venue,
-                self._read(parse_flag, meeting, "isTrial", where),
-                self._read(parse_flag, meeting, "isJumpOut", where),
+                self._read(flag_or_false, meeting, "isTrial", where),
+                self._read(flag_or_false, meeting, "isJumpOut", where),
             )
             self.rows["meetings"].append(
                 {
                     "meet_code": meet_code,
-                    "meeting_date": context.meeting_date,
+                    "meeting_date": meeting_date,
                     "venue": venue.venue,
                     "venue_slug": venue.venue_slug,
                     "venue_code": venue.venue_code,
@@ -457,15 +424,13 @@ class _Parser:
                     "timezone": venue.timezone,
                     "is_trial": context.is_trial,
                     "is_jumpout": context.is_jumpout,
-                    "meet_url": meeting.get("meetUrl"),
+                    "meet_url": self._read(parse_text, meeting, "meetUrl", where),
                     "fetched_at": self.fetched_at,
                 }
             )
-            races = meeting.get("races")
+            races = self._list(meeting, "races", where, MAX_RACES_PER_MEETING)
             if races:
-                self._races_of_meeting(
-                    _as_list(races, self.op), context, f"{ROOT_FIELDS[self.op]}[{index}].races"
-                )
+                self._races_of_meeting(races, context, f"{root}[{index}].races")
 
     def race_list(self, races: list) -> None:
         context = _Meeting(self.hints.get("meet_code"), self.hints.get("meeting_date"))
@@ -473,50 +438,51 @@ class _Parser:
 
     def race_form(self, race: Mapping[str, Any]) -> None:
         """getRaceForm names neither date nor (in the field document) meet code at race level."""
-        entries = race.get("formRaceEntries") or []
-        first_entry = _object(entries[0]) if isinstance(entries, list) and entries else {}
+        where = "getRaceForm"
+        entries = [
+            self._item(entry, f"formRaceEntries[{index}]", where)
+            for index, entry in enumerate(self._list(race, "formRaceEntries", where, MAX_ENTRIES_PER_RACE))
+        ]
+        first_entry = entries[0] if entries else {}
         meet_code = (
-            _code(race.get("meetCode")) or _code(first_entry.get("meetCode")) or self.hints.get("meet_code")
+            self._read(parse_code, race, "meetCode", where)
+            or self._read(parse_code, first_entry, "meetCode", f"{where}, formRaceEntries[0]")
+            or self.hints.get("meet_code")
         )
-        meeting_date = _meet_url_date_of_entries(entries) or self.hints.get("meeting_date")
+        meeting_date = self._meet_url_date(entries) or self.hints.get("meeting_date")
         self._race(race, _Meeting(meet_code, meeting_date), ROOT_FIELDS[self.op])
 
     # -- races ----------------------------------------------------------------------------------------
 
     def _races_of_meeting(self, races: list, context: _Meeting, path: str) -> None:
         starts = {name: len(rows) for name, rows in self.rows.items()}
-        for index, race in enumerate(races):
+        fluc_start = len(self.flucs["meeting_date"])
+        for index, item in enumerate(races):
+            race = self._item(item, f"{path}[{index}]", f"meetCode {context.meet_code or '?'}")
             self._race(race, context, f"{path}[{index}]")
         if context.meeting_date is None:
-            self._derive_meeting_date(starts)
+            self._derive_meeting_date(starts, fluc_start)
 
-    def _race(self, race: Any, context: _Meeting, path: str) -> None:
-        self.race_code = race_code = _code(_object(race).get("id"))
-        number = _object(race).get("raceNumber")
-        self._require(
-            race,
-            "race",
-            path,
-            f"race {race_code or '?'} (meetCode {context.meet_code or '?'} R{number or '?'})",
-        )
-        meet, venue_obj = _object(race.get("meet")), _object(race.get("venue"))
-        entries = _as_list(race.get("formRaceEntries"), self.op)
-        meet_code = context.meet_code or _code(meet.get("id"))
-        where = f"race {race_code or '?'} (meetCode {meet_code or '?'} R{race.get('raceNumber') or '?'})"
-        if meet:
-            self._require(meet, "meet", f"{path}.meet", where)
-        if venue_obj:
-            self._require(venue_obj, "venue", f"{path}.venue", where)
-        race_number = self._read(parse_int, race, "raceNumber", where)
+    def _race(self, race: Mapping[str, Any], context: _Meeting, path: str) -> None:
+        self.race_code = None
+        where = f"meetCode {context.meet_code or '?'}, {path}"
+        race_code = self.race_code = self._read(parse_code, race, "id", where)
+        where = f"race {race_code or '?'} (meetCode {context.meet_code or '?'}), {path}"
+        entries = self._list(race, "formRaceEntries", where, MAX_ENTRIES_PER_RACE)
+        meet = self._read(parse_object, race, "meet", where) or {}
+        venue_obj = self._read(parse_object, race, "venue", where) or {}
+        meet_code = context.meet_code or self._read(parse_code, meet, "id", f"{where}.meet")
+        race_number = self._read(parse_nonzero_int, race, "raceNumber", where)
         if race_number is None and entries:
-            race_number = self._read(parse_int, _object(entries[0]), "raceNumber", where)
+            first = self._item(entries[0], "formRaceEntries[0]", where)
+            race_number = self._read(parse_nonzero_int, first, "raceNumber", f"{where}.formRaceEntries[0]")
         race_number = race_number or self.hints.get("race_number")
         where = f"race {race_code or '?'} (meetCode {meet_code or '?'} R{race_number or '?'})"
 
-        venue = self._race_venue(race, meet, venue_obj, context)
+        venue = self._race_venue(race, meet, venue_obj, context, where)
         meeting_date = (
-            self._read(parse_date, meet, "date", where)
-            or date_from_meet_url(meet.get("meetUrl"))
+            self._read(parse_date, meet, "date", f"{where}, meet")
+            or self._read(date_from_meet_url, meet, "meetUrl", f"{where}, meet")
             or context.meeting_date
         )
         start_utc = self._read(parse_utc_timestamp, race, "time", where)
@@ -524,17 +490,14 @@ class _Parser:
             to_local(start_utc, venue.timezone) if start_utc is not None and venue.timezone else None
         )
         prize_total, prize_by_position = self._read(parse_prize_money, race, "prizeMoney", where)
-        if race.get("totalPrizeMoney") is not None:
-            prize_total = self._read(parse_money, race, "totalPrizeMoney", where)
-        timed_entry = next((e for e in entries if _object(e).get("winningTime") is not None), None)
-        winning_time = (
-            self._read(centiseconds_to_seconds, timed_entry, "winningTime", where)
-            if timed_entry is not None
-            else self._read(parse_race_time_s, race, "raceTime", where)
-        )
+        total = self._read(parse_money, race, "totalPrizeMoney", where)
+        if total is not None:
+            prize_total = total
         is_trial = self._read(parse_flag, race, "isTrial", where)
         is_jumpout = self._read(parse_flag, race, "isJumpOut", where)
-        track = race if race.get("trackCondition") is not None else meet  # getRacesForMeet: on the meet
+        track, track_where = (
+            (race, where) if race.get("trackCondition") is not None else (meet, f"{where}, meet")
+        )
         base = {
             "meet_code": meet_code,
             "meeting_date": meeting_date,
@@ -544,42 +507,44 @@ class _Parser:
             "race_code": race_code,
             "race_number": race_number,
         }
-        self.rows["races"].append(
-            {
-                **base,
-                "venue_code": venue.venue_code,
-                "timezone": venue.timezone,
-                "race_name": race.get("name"),
-                "name_form": race.get("nameForm"),
-                "race_class": race.get("rdcClass"),
-                "class_name": race.get("class"),
-                "group": race.get("group"),
-                "race_status": race.get("raceStatus") or race.get("status"),
-                "is_trial": context.is_trial if is_trial is None else is_trial,
-                "is_jumpout": context.is_jumpout if is_jumpout is None else is_jumpout,
-                "start_time_utc": start_utc,
-                "start_time_local": start_local,
-                "distance_m": self._read(parse_distance_m, race, "distance", where),
-                "track_condition": track.get("trackCondition"),
-                "track_rating": self._read(parse_track_rating, track, "trackRating", where),
-                "prize_money_total": prize_total,
-                "prize_money": prize_by_position,
-                "conditions": race.get("condition"),
-                "winning_time_s": winning_time,
-                "sectional_800_s": self._read(
-                    centiseconds_to_seconds, race, "toEightHundredMetresSeconds", where
-                ),
-                "sectional_800_400_s": self._read(
-                    centiseconds_to_seconds, race, "eightHundredToFourHundredMetresSeconds", where
-                ),
-                "sectional_400_finish_s": self._read(
-                    centiseconds_to_seconds, race, "fourHundredToFinishMetresSeconds", where
-                ),
-                "fetched_at": self.fetched_at,
-            }
-        )
+        race_row = {
+            **base,
+            "venue_code": venue.venue_code,
+            "timezone": venue.timezone,
+            "race_name": self._read(parse_text, race, "name", where),
+            "name_form": self._read(parse_text, race, "nameForm", where),
+            "race_class": self._read(parse_text, race, "rdcClass", where),
+            "class_name": self._read(parse_text, race, "class", where),
+            "group": self._read(parse_text, race, "group", where),
+            "race_status": self._read(parse_text, race, "raceStatus", where)
+            or self._read(parse_text, race, "status", where),
+            "is_trial": _first_flag(is_trial, context.is_trial),
+            "is_jumpout": _first_flag(is_jumpout, context.is_jumpout),
+            "start_time_utc": start_utc,
+            "start_time_local": start_local,
+            "distance_m": self._read(parse_distance_m, race, "distance", where),
+            "track_condition": self._read(parse_text, track, "trackCondition", track_where),
+            "track_rating": self._read(parse_nonzero_int, track, "trackRating", track_where),
+            "prize_money_total": prize_total,
+            "prize_money": prize_by_position,
+            "conditions": self._read(parse_text, race, "condition", where),
+            "winning_time_s": self._read(parse_race_time_s, race, "raceTime", where),
+            "sectional_800_s": self._read(
+                centiseconds_to_seconds, race, "toEightHundredMetresSeconds", where
+            ),
+            "sectional_800_400_s": self._read(
+                centiseconds_to_seconds, race, "eightHundredToFourHundredMetresSeconds", where
+            ),
+            "sectional_400_finish_s": self._read(
+                centiseconds_to_seconds, race, "fourHundredToFinishMetresSeconds", where
+            ),
+            "fetched_at": self.fetched_at,
+        }
+        self.rows["races"].append(race_row)
         if entries:
-            self._entries(entries, base, where)
+            winning_time = self._entries(entries, base, where)
+            if winning_time is not None:  # the winner's time on the entries is the more precise one
+                race_row["winning_time_s"] = winning_time
 
     def _race_venue(
         self,
@@ -587,28 +552,44 @@ class _Parser:
         meet: Mapping[str, Any],
         venue_obj: Mapping[str, Any],
         context: _Meeting,
+        where: str,
     ) -> _Venue:
         name = (
-            venue_obj.get("venueName") or race.get("location") or meet.get("venue") or meet.get("venueName")
+            self._read(parse_text, venue_obj, "venueName", f"{where}, venue")
+            or self._read(parse_text, race, "location", where)
+            or self._read(parse_text, meet, "venue", f"{where}, meet")
+            or self._read(parse_text, meet, "venueName", f"{where}, meet")
         )
-        code = race.get("venueCode") or race.get("trackCode") or meet.get("venueCode")
+        code = (
+            self._read(parse_code, race, "venueCode", where)
+            or self._read(parse_code, race, "trackCode", where)
+            or self._read(parse_code, meet, "venueCode", f"{where}, meet")
+        )
         if name is None and code is None and context.venue is not None:
             return context.venue
-        return self._venue(name, code, race.get("venueState") or venue_obj.get("state") or meet.get("state"))
+        state = (
+            self._read(parse_state, race, "venueState", where)
+            or self._read(parse_state, venue_obj, "state", f"{where}, venue")
+            or self._read(parse_state, meet, "state", f"{where}, meet")
+        )
+        return self._venue(name, code, state, where)
 
-    def _venue(self, name: str | None, venue_code: Any, state: str | None) -> _Venue:
+    def _venue(self, name: str | None, venue_code: str | None, state: str | None, where: str) -> _Venue:
         """Registry venue (canonical name, slug, time zone) when known; else the response's name and state."""
         name = name or self.hints.get("venue")
-        venue_code = _code(venue_code) or self.hints.get("venue_code")
-        state = (state or self.hints.get("state") or "").upper() or None
+        venue_code = venue_code or self.hints.get("venue_code")
+        state = state or self.hints.get("state")
         if name is None and venue_code is None:  # getRacesForMeet names no venue; the caller's context may
             return _Venue(None, None, None, state, self.registry.timezone_for(state))
-        known = self.registry.lookup(name, venue_code)
+        try:
+            known = self.registry.lookup(name, venue_code)
+            slug = known.slug if known is not None else self.registry.slugify(name) if name else None
+        except ValueError as err:  # a name without letters, or the name of one venue with another's code
+            raise self._error(where, "venue", str(err)) from None
         if known is not None:
             return _Venue(
-                known.name, known.slug, known.venue_code or venue_code, state or known.state, known.timezone
+                known.name, slug, known.venue_code or venue_code, state or known.state, known.timezone
             )
-        slug = self.registry.slugify(name) if name else None
         timezone = self.registry.timezone_for(state)
         if (name, venue_code) not in self.warned_venues:
             self.warned_venues.add((name, venue_code))
@@ -620,131 +601,124 @@ class _Parser:
 
     # -- entries --------------------------------------------------------------------------------------
 
-    def _entries(self, entries: list, base: dict[str, Any], where: str) -> None:
-        for index, entry in enumerate(entries):
-            self._require(entry, "entry", f"formRaceEntries[{index}]", where)
-        kept = self._dedupe_saddlecloths(entries, where)
-        has_results = any(e.get("finish") is not None or e.get("position") is not None for _, e in kept)
-        for index, entry in kept:
-            row = self._entry_row(entry, base, f"{where}, formRaceEntries[{index}]")
-            if "raceEntryNumber" in entry:  # the query selected runner fields, not just a result line
-                horse = entry.get("horse")
-                if horse is not None:
-                    self._require(horse, "horse", f"formRaceEntries[{index}].horse", where)
-                self.rows["runners"].append(
-                    self._runner_row(entry, row, f"{where}, formRaceEntries[{index}]")
-                )
+    def _entries(self, entries: list, base: dict[str, Any], where: str) -> float | None:
+        """Rows of a race's entries; returns the winning time they carry (None when they carry none)."""
+        read = [self._entry(index, entry, base, where) for index, entry in enumerate(entries)]
+        kept = self._without_scratched_twins(read, where)
+        has_results = any(entry.finish_code is not None for entry in read)
+        winning_time = None
+        for entry in kept:
+            if "raceEntryNumber" in entry.raw:  # the query selected runner fields, not just a result line
+                self.rows["runners"].append(self._runner_row(entry))
             if has_results:
-                self.rows["results"].append(
-                    self._result_row(entry, row, f"{where}, formRaceEntries[{index}]")
-                )
-            odds = entry.get("odds")
+                result = self._result_row(entry)
+                winning_time = winning_time or result["winning_time_s"]
+                self.rows["results"].append(result)
+            odds = self._list(entry.raw, "odds", entry.where, MAX_PRICES_PER_ENTRY)
             if odds:
-                self._odds(_as_list(odds, self.op), row, f"formRaceEntries[{index}].odds", where)
+                self._odds(odds, entry)
+        return winning_time
 
-    def _entry_row(self, entry: Mapping[str, Any], base: dict[str, Any], where: str) -> dict[str, Any]:
+    def _entry(self, index: int, item: Any, base: dict[str, Any], race_where: str) -> _Entry:
         """Columns runners and results share: identity, draw, weights, riders, scratching."""
-        get = entry.get
-        scratched = get("scratched")
-        if scratched is None:  # not selected (race lists): 109 is racing.com's code for a scratching
-            scratched = self._finish_code(entry, where) == _SCRATCHED_CODE
-        weight = self._read(parse_weight_kg, entry, "weight", where)
-        claim = (
-            self._read_pair(parse_claim_kg, entry, "apprenticeCanClaim", "apprenticeAllowedClaim", where)
-            if "apprenticeCanClaim" in entry
-            else None
+        entry = self._item(item, f"formRaceEntries[{index}]", race_where)
+        where = f"{race_where}, formRaceEntries[{index}]"
+        finish_code = self._read(parse_nonzero_int, entry, "finish", where) or self._read(
+            parse_nonzero_int, entry, "position", where
         )
-        return {
+        scratched = self._read(parse_flag, entry, "scratched", where)
+        if scratched is None:  # not selected (race lists): 109 is racing.com's code for a scratching
+            scratched = finish_code == _SCRATCHED_CODE
+        weight = self._read(parse_weight_kg, entry, "weight", where)
+        claim = None
+        if "apprenticeCanClaim" in entry:
+            can_claim = self._read(flag_or_false, entry, "apprenticeCanClaim", where)
+            claim = self._read(parse_claim_kg, entry, "apprenticeAllowedClaim", where) if can_claim else 0.0
+        row = {
             **base,
-            "entry_id": _code(get("id")),
-            "horse_code": _code(get("horseCode")),
-            "horse_name": get("horseName"),
-            "saddlecloth": self._read(parse_int, entry, "raceEntryNumber", where),
-            "barrier": None if scratched else self._read(parse_int, entry, "barrierNumber", where),
+            "entry_id": self._read(parse_code, entry, "id", where),
+            "horse_code": self._read(parse_code, entry, "horseCode", where),
+            "horse_name": self._read(parse_text, entry, "horseName", where),
+            "saddlecloth": self._read(parse_nonzero_int, entry, "raceEntryNumber", where),
+            "barrier": None if scratched else self._read(parse_nonzero_int, entry, "barrierNumber", where),
             "weight_kg": weight,
             "claim_kg": claim,
             "carried_weight_kg": weight - claim if weight is not None and claim is not None else None,
-            "jockey_code": _code(get("jockeyCode")),
-            "jockey_name": get("jockeyName"),
-            "trainer_code": _code(get("trainerCode")),
-            "trainer_name": get("trainerName"),
-            "scratched": bool(scratched),
+            "jockey_code": self._read(parse_code, entry, "jockeyCode", where),
+            "jockey_name": self._read(parse_text, entry, "jockeyName", where),
+            "trainer_code": self._read(parse_code, entry, "trainerCode", where),
+            "trainer_name": self._read(parse_text, entry, "trainerName", where),
+            "scratched": scratched,
             "fetched_at": self.fetched_at,
         }
+        return _Entry(index, entry, row, finish_code, where)
 
-    def _runner_row(self, entry: Mapping[str, Any], row: dict[str, Any], where: str) -> dict[str, Any]:
-        horse = entry.get("horse")
+    def _runner_row(self, entry: _Entry) -> dict[str, Any]:
+        raw, where = entry.raw, entry.where
+        horse = self._read(parse_object, raw, "horse", where)
         return {
-            **row,
-            "horse_country": entry.get("horseCountry"),
-            "emergency": self._read(parse_flag, entry, "emergency", where),
-            "emergency_number": self._read(parse_int, entry, "emergencyNumber", where),
-            "handicap_rating": self._read(parse_int, entry, "handicapRating", where),
-            "last_five": self._read(parse_last_five, horse, "lastFive", where) if horse else None,
+            **entry.row,
+            "horse_country": self._read(parse_text, raw, "horseCountry", where),
+            "emergency": self._read(parse_flag, raw, "emergency", where),
+            "emergency_number": self._read(parse_nonzero_int, raw, "emergencyNumber", where),
+            "handicap_rating": self._read(parse_nonzero_int, raw, "handicapRating", where),
+            "last_five": self._read(parse_last_five, horse, "lastFive", f"{where}.horse") if horse else None,
         }
 
-    def _result_row(self, entry: Mapping[str, Any], row: dict[str, Any], where: str) -> dict[str, Any]:
-        finish_code = self._finish_code(entry, where)
+    def _result_row(self, entry: _Entry) -> dict[str, Any]:
+        raw, where, finish_code = entry.raw, entry.where, entry.finish_code
         position = finish_code if finish_code is not None and finish_code < _NON_RUNNER_FROM else None
-        margin = self._read(parse_lengths, entry, "margin", where) if position is not None else None
+        margin = self._read(parse_lengths, raw, "margin", where) if position is not None else None
         return {
-            **row,
+            **entry.row,
             "finish_code": finish_code,
             "finish_position": position,
             "margin_lengths": 0.0
             if position == 1
             else margin,  # racing.com gives the winner its margin to 2nd
-            "starting_price": self._read(parse_price, entry, "startingPrice", where),
-            "winning_time_s": self._read(centiseconds_to_seconds, entry, "winningTime", where),
-            "prize_money_won": self._read(parse_money, entry, "prizeMoney", where),
-            "position_at_800": self._read(parse_int, entry, "positionAt800", where),
-            "position_at_400": self._read(parse_int, entry, "positionAt400", where),
+            "starting_price": self._read(parse_price, raw, "startingPrice", where),
+            "winning_time_s": self._read(centiseconds_to_seconds, raw, "winningTime", where),
+            "prize_money_won": self._read(parse_money, raw, "prizeMoney", where),
+            "position_at_800": self._read(parse_nonzero_int, raw, "positionAt800", where),
+            "position_at_400": self._read(parse_nonzero_int, raw, "positionAt400", where),
         }
 
-    def _finish_code(self, entry: Mapping[str, Any], where: str) -> int | None:
-        """`finish` where selected, else `position` (race lists): 1..n placings, >= 100 non-runners."""
-        return self._read(
-            parse_int, entry, "finish" if entry.get("finish") is not None else "position", where
-        )
-
-    def _dedupe_saddlecloths(self, entries: list, where: str) -> list[tuple[int, Mapping[str, Any]]]:
-        """racing.com can list a saddlecloth twice (an emergency and a scratching): keep the one that ran."""
-        kept: list[tuple[int, Mapping[str, Any]]] = []
-        slot_of: dict[int, int] = {}
-        for index, entry in enumerate(entries):
-            saddlecloth = self._read(
-                parse_int, entry, "raceEntryNumber", f"{where}, formRaceEntries[{index}]"
-            )
-            slot = slot_of.get(saddlecloth) if saddlecloth is not None else None
-            if slot is None:
-                if saddlecloth is not None:
-                    slot_of[saddlecloth] = len(kept)
-                kept.append((index, entry))
+    def _without_scratched_twins(self, entries: list[_Entry], where: str) -> list[_Entry]:
+        """racing.com lists a scratching and its emergency replacement on one saddlecloth (reference §3,
+        "keep the entry that ran"): a non-runner sharing its saddlecloth with another entry is left out
+        (the first listed stays when none ran). Entries that ran are always kept: two runners on one
+        saddlecloth reach the contract, which refuses them."""
+        by_saddlecloth: dict[int, list[_Entry]] = {}
+        for entry in entries:
+            if entry.row["saddlecloth"] is not None:
+                by_saddlecloth.setdefault(entry.row["saddlecloth"], []).append(entry)
+        dropped: set[int] = set()
+        for saddlecloth, group in by_saddlecloth.items():
+            if len(group) < 2:
                 continue
-            held = kept[slot][1]
-            if _ran(entry) and not _ran(held):
-                kept[slot] = (index, entry)
-                held, entry = entry, held
-            log = logger.info if _ran(held) != _ran(entry) else logger.warning  # the rule could not choose
-            log(
-                "%s %s: saddlecloth %s listed twice; kept entry %s, dropped entry %s",
-                self.label, where, saddlecloth, _code(held.get("id")), _code(entry.get("id")),
-            )  # fmt: skip
-        return kept
+            kept = [entry for entry in group if entry.ran] or group[:1]
+            kept_indices = {entry.index for entry in kept}
+            for entry in group:
+                if entry.index not in kept_indices:
+                    dropped.add(entry.index)
+                    logger.info(
+                        "%s %s: saddlecloth %s listed twice; left out non-runner entry %s (kept %s)",
+                        self.label, where, saddlecloth, entry.row["entry_id"],
+                        ", ".join(str(k.row["entry_id"]) for k in kept),
+                    )  # fmt: skip
+        return [entry for entry in entries if entry.index not in dropped] if dropped else entries
 
-    def _odds(self, odds: list, runner: dict[str, Any], path: str, where: str) -> None:
-        odds_rows = self.rows["odds"]
-        for index, price in enumerate(odds):
-            self._require(price, "odds", f"{path}[{index}]", where)
-            provider = price.get("providerCode")
-            price_where = f"{where}, {path}[{index}]"
-            odds_rows.append(
+    def _odds(self, odds: list, entry: _Entry) -> None:
+        runner = entry.row
+        key = {column: runner[column] for column in _PRICE_KEY}
+        for index, item in enumerate(odds):
+            path = f"odds[{index}]"
+            price = self._item(item, path, entry.where)
+            price_where = f"{entry.where}.{path}"
+            provider = self._read(parse_text, price, "providerCode", price_where)
+            self.rows["odds"].append(
                 {
-                    "meet_code": runner["meet_code"],
-                    "meeting_date": runner["meeting_date"],
-                    "venue_slug": runner["venue_slug"],
-                    "race_code": runner["race_code"],
-                    "race_number": runner["race_number"],
+                    **key,
                     "entry_id": runner["entry_id"],
                     "horse_code": runner["horse_code"],
                     "saddlecloth": runner["saddlecloth"],
@@ -756,39 +730,44 @@ class _Parser:
                     "fetched_at": self.fetched_at,
                 }
             )
-            if price.get("flucsWin"):
-                self._flucs(price["flucsWin"], runner, provider, f"{path}[{index}].flucsWin", where)
+            flucs = self._list(price, "flucsWin", price_where, MAX_FLUCS_PER_PRICE)
+            if flucs:
+                owner = {"entry_id": runner["entry_id"], "saddlecloth": runner["saddlecloth"]}
+                self._flucs(flucs, {**key, **owner, "provider_code": provider}, f"{price_where}.flucsWin")
 
-    def _flucs(self, flucs: Any, runner: dict[str, Any], provider: str | None, path: str, where: str) -> None:
+    def _flucs(self, flucs: list, key: dict[str, Any], where: str) -> None:
         """Price moves, appended column-wise: a results response carries ~10 per runner and provider."""
-        flucs = _as_list(flucs, self.op)
-        keys = self.required.get("fluc", frozenset())
-        for index, fluc in enumerate(flucs):
-            if type(fluc) is not dict or not keys <= fluc.keys():  # check fast, explain slow
-                self._require(fluc, "fluc", f"{path}[{index}]", where)
-        update_times = [fluc.get("updateTime") for fluc in flucs]
-        if not all(type(update_time) is int for update_time in update_times):
-            update_times = [
-                self._read(parse_int, fluc, "updateTime", f"{where}, {path}[{index}]")
-                for index, fluc in enumerate(flucs)
-            ]
-        try:
+        if not all(type(fluc) is dict for fluc in flucs):
+            for index, fluc in enumerate(flucs):
+                self._item(fluc, f"[{index}]", where)
+        try:  # all at once; on a failure, one by one to name the move that failed
+            update_times = [parse_epoch_seconds(fluc.get("updateTime")) for fluc in flucs]
             prices = [parse_price(fluc.get("amount")) for fluc in flucs]
-        except FormatError:  # parse again, one by one, to name the move that failed
-            prices = [
-                self._read(parse_price, fluc, "amount", f"{where}, {path}[{index}]")
-                for index, fluc in enumerate(flucs)
-            ]
+        except FormatError:
+            for index, fluc in enumerate(flucs):
+                self._read(parse_epoch_seconds, fluc, "updateTime", f"{where}[{index}]")
+                self._read(parse_price, fluc, "amount", f"{where}[{index}]")
+            raise
         columns, count = self.flucs, len(flucs)
-        for column in ("race_code", "entry_id", "saddlecloth"):
-            columns[column].extend([runner[column]] * count)
-        columns["provider_code"].extend([provider] * count)
+        for column, value in (*key.items(), ("fetched_at", self.fetched_at)):
+            columns[column].extend([value] * count)
         columns["update_time_utc"].extend(update_times)
         columns["win_price"].extend(prices)
 
     # -- meeting date -------------------------------------------------------------------------------
 
-    def _derive_meeting_date(self, starts: dict[str, int]) -> None:
+    def _meet_url_date(self, entries: list[Mapping[str, Any]]) -> dt.date | None:
+        """getRaceForm carries no date, but its entries' race.meet.meetUrl ends in /form/<date>/<venue>."""
+        for index, entry in enumerate(entries):
+            where = f"getRaceForm, formRaceEntries[{index}]"
+            race = self._read(parse_object, entry, "race", where) or {}
+            meet = self._read(parse_object, race, "meet", f"{where}.race") or {}
+            date = self._read(date_from_meet_url, meet, "meetUrl", f"{where}.race.meet")
+            if date is not None:
+                return date
+        return None
+
+    def _derive_meeting_date(self, starts: dict[str, int], fluc_start: int) -> None:
         """A race list without a date: the meeting's date is the local date of its first race."""
         local_dates = [
             race["start_time_local"].date()
@@ -802,65 +781,49 @@ class _Parser:
             for row in self.rows[name][start:]:
                 if row.get("meeting_date", meeting_date) is None:
                     row["meeting_date"] = meeting_date
+        dates = self.flucs["meeting_date"]
+        dates[fluc_start:] = [meeting_date if day is None else day for day in dates[fluc_start:]]
 
     # -- helpers --------------------------------------------------------------------------------------
 
-    def _require(self, obj: Any, kind: str, path: str, where: str) -> None:
-        if type(obj) is not dict and not isinstance(obj, Mapping):
-            raise ParseError(
-                f"{self.label} {where}: {path} is {type(obj).__name__}, expected an object",
-                operation=self.op,
-                field=path,
-                race=self.race_code,
-            )
-        missing = self.required.get(kind, frozenset()) - obj.keys()
-        if missing:
-            field, *others = sorted(missing)
-            also = f" (also missing: {', '.join(others)})" if others else ""
-            raise SchemaDriftError(
-                f"{self.label} {where}: field {field!r} missing from {path}{also}",
-                operation=self.op,
-                field=field,
-                race=self.race_code,
-            )
+    def _error(self, where: str, field: str, rule: str) -> ParseError:
+        return ParseError(
+            f"{self.label} {where}: field {field!r}: {rule}",
+            operation=self.op,
+            field=field,
+            race=self.race_code,
+        )
 
     def _read(self, convert: Callable[[Any], Any], obj: Mapping[str, Any], key: str, where: str) -> Any:
         try:
             return convert(obj.get(key))
         except FormatError as err:
-            raise ParseError(
-                f"{self.label} {where}: field {key!r}: {err}",
-                operation=self.op,
-                field=key,
-                race=self.race_code,
-            ) from None
+            raise self._error(where, key, str(err)) from None
 
-    def _read_pair(
-        self, convert: Callable[[Any, Any], Any], obj: Mapping[str, Any], key: str, other: str, where: str
-    ) -> Any:
-        try:
-            return convert(obj.get(key), obj.get(other))
-        except FormatError as err:
-            raise ParseError(
-                f"{self.label} {where}: field {other!r}: {err}",
-                operation=self.op,
-                field=other,
-                race=self.race_code,
-            ) from None
+    def _item(self, item: Any, path: str, where: str) -> Mapping[str, Any]:
+        """A list element that must be an object (a meeting, race, entry, price or price move)."""
+        if type(item) is dict or isinstance(item, Mapping):
+            return item
+        raise ParseError(
+            f"{self.label} {where}: {path} is {type(item).__name__}, expected an object",
+            operation=self.op,
+            field=path,
+            race=self.race_code,
+        )
 
-
-def _ran(entry: Mapping[str, Any]) -> bool:
-    finish = entry.get("finish") if entry.get("finish") is not None else entry.get("position")
-    return not entry.get("scratched") and not (isinstance(finish, int) and finish >= _NON_RUNNER_FROM)
+    def _list(self, obj: Mapping[str, Any], key: str, where: str, limit: int) -> list:
+        """A nested list, refused whole when longer than racing.com's answers can be (`formats.MAX_*`)."""
+        items = self._read(parse_list, obj, key, where)
+        if len(items) > limit:
+            raise self._error(
+                where, key, f"{len(items)} items, more than the {limit} a racing.com answer holds; refused"
+            )
+        return items
 
 
-def _meet_url_date_of_entries(entries: Any) -> dt.date | None:
-    """getRaceForm carries no date, but its entries' race.meet.meetUrl ends in /form/<date>/<venue>."""
-    for entry in entries if isinstance(entries, list) else ():
-        date = date_from_meet_url(_object(_object(_object(entry).get("race")).get("meet")).get("meetUrl"))
-        if date is not None:
-            return date
-    return None
+def _first_flag(*flags: bool | None) -> bool:
+    """The race's own flag, else its meeting's; null means not set (see `formats.flag_or_false`)."""
+    return next((flag for flag in flags if flag is not None), False)
 
 
 def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:

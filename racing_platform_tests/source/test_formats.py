@@ -6,21 +6,30 @@ import pandas as pd
 import pytest
 
 from racing_platform.source.formats import (
+    MAX_INTEGER,
     FormatError,
     centiseconds_to_seconds,
+    clean_text,
     date_from_meet_url,
+    flag_or_false,
     parse_claim_kg,
+    parse_code,
     parse_date,
     parse_distance_m,
+    parse_epoch_seconds,
     parse_flag,
     parse_int,
     parse_last_five,
     parse_lengths,
+    parse_list,
     parse_money,
+    parse_nonzero_int,
+    parse_object,
     parse_price,
     parse_prize_money,
     parse_race_time_s,
-    parse_track_rating,
+    parse_state,
+    parse_text,
     parse_utc_timestamp,
     parse_weight_kg,
     to_local,
@@ -49,15 +58,36 @@ from racing_platform.source.formats import (
         (parse_money, "300000.00", 300000.0),
         (parse_money, "$272,475", 272475.0),
         (parse_int, "13", 13),
-        (parse_track_rating, "4", 4),
+        (parse_nonzero_int, "4", 4),
+        (parse_epoch_seconds, 1772593225, 1772593225),
     ],
 )
 def test_racing_com_strings_become_numbers(convert, raw, expected):
     assert convert(raw) == pytest.approx(expected)
 
 
-def test_track_rating_zero_means_unrated():
-    assert parse_track_rating("0") is None
+@pytest.mark.parametrize(
+    "convert",
+    [
+        parse_weight_kg,
+        parse_price,
+        parse_distance_m,
+        centiseconds_to_seconds,
+        parse_race_time_s,
+        parse_nonzero_int,
+        parse_code,
+        parse_epoch_seconds,
+    ],
+)
+@pytest.mark.parametrize("zero", [0, "0"])
+def test_zero_is_racing_coms_not_measured(convert, zero):
+    """Moe's race list carries 0 for sectionals it does not have; a track rating "0" is unrated."""
+    assert convert(zero) is None
+
+
+@pytest.mark.parametrize("convert", [parse_money, parse_lengths, parse_int])
+def test_zero_stays_zero_where_it_is_a_real_amount(convert):
+    assert convert(0) == 0 and convert("0") == 0
 
 
 @pytest.mark.parametrize(
@@ -74,11 +104,17 @@ def test_track_rating_zero_means_unrated():
         parse_utc_timestamp,
         parse_date,
         parse_last_five,
+        parse_text,
+        parse_code,
+        parse_state,
+        parse_flag,
+        parse_object,
     ],
 )
 def test_missing_values_stay_missing(convert):
     assert convert(None) is None
-    assert convert("") is None
+    if convert is not parse_object:
+        assert convert("") is None
 
 
 def test_a_zero_price_means_no_price():
@@ -96,27 +132,77 @@ def test_a_zero_price_means_no_price():
         (parse_race_time_s, "1:2x", "1:22.77"),
         (parse_flag, 2, "flag"),
         (parse_utc_timestamp, "not a time", "ISO 8601"),
+        (parse_utc_timestamp, "now", "ISO 8601"),  # pandas would read the clock
+        (parse_utc_timestamp, "1066-10-14T09:00:00Z", "between 1980-01-01"),
+        (parse_date, "2999-01-01", "between"),
+        (parse_epoch_seconds, 99_999_999_999, "unix seconds"),
+        (parse_epoch_seconds, 86_400, "unix seconds"),
+        (parse_int, 2**63, "integer"),
+        (parse_int, MAX_INTEGER + 1, "integer"),
+        (parse_weight_kg, "infkg", "finite"),
+        (parse_price, float("nan"), "finite"),
+        (parse_distance_m, 10**400, "finite"),
+        (parse_weight_kg, {"kg": 56}, "weight"),
+        (parse_price, ["$3.10"], "price"),
+        (parse_int, True, "integer"),
+        (parse_text, 42, "text"),
+        (parse_text, {"name": "x"}, "text"),
+        (parse_code, 5.5, "code"),
+        (parse_code, True, "code"),
+        (parse_flag, "yes", "flag"),
+        (parse_date, 20260307, "date"),
+        (date_from_meet_url, ["url"], "URL"),
+        (parse_object, [], "an object"),
+        (parse_list, {}, "a list"),
+        (parse_list, "", "a list"),
+        (parse_last_five, '[{"a": 1}]', "JSON list"),
+        (parse_prize_money, ['{"Position": 1e400, "Value": "1"}'], "prize-money"),
+        (parse_prize_money, ['{"Position": 1000000000, "Value": "1"}'], "position 1..100"),
     ],
 )
 def test_unreadable_values_raise_a_format_error_naming_the_expected_format(convert, raw, expected_text):
     with pytest.raises(FormatError, match=expected_text) as raised:
         convert(raw)
-    assert raised.value.value == raw
+    offending = raw if convert is parse_prize_money else [raw]  # a prize list names its bad item
+    assert any(value is raised.value.value or value == raised.value.value for value in offending)
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [(0, False), (1, True), (True, True), (False, False), (None, None)]
+    ("raw", "expected"), [(0, False), (1, True), (True, True), (False, False), ("1", True), (None, None)]
 )
 def test_flags_arrive_as_ints_or_booleans(raw, expected):
     assert parse_flag(raw) is expected
+    assert flag_or_false(raw) is bool(expected)  # isTrial/isJumpOut: null is an ordinary meeting
 
 
-def test_claim_counts_only_when_the_apprentice_can_claim():
-    assert parse_claim_kg(True, "2") == 2.0
-    assert parse_claim_kg(True, "1.5") == 1.5
-    assert parse_claim_kg(False, "3") == 0.0
-    assert parse_claim_kg(None, "3") == 0.0
-    assert parse_claim_kg(True, None) == 0.0
+def test_claims_read_kilograms_and_null_is_no_claim():
+    assert parse_claim_kg("2") == 2.0
+    assert parse_claim_kg("1.5kg") == 1.5
+    assert parse_claim_kg(None) == 0.0 and parse_claim_kg("0") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("Northern\tEyes", "Northern Eyes"),
+        ("Northern\nEyes\r\n", "Northern Eyes"),
+        ("Northern\u2028Eyes\u2029", "Northern Eyes"),
+        ("  Northern   Eyes ", "Northern Eyes"),
+        ("Nor\u200bthern\x00 Eyes\ufeff", "Northern Eyes"),
+        ("J.B.McDonald\x85", "J.B.McDonald"),
+        ("Dusty\u00a0Bay", "Dusty Bay"),
+        ("Sportsbet-Ballarat (Synth) 'A' | Ñ", "Sportsbet-Ballarat (Synth) 'A' | Ñ"),
+    ],
+)
+def test_names_lose_control_characters_and_line_separators(raw, stored):
+    assert clean_text(raw) == stored
+    assert parse_text(raw) == stored
+    assert parse_text("\t\u2028\n") is None  # nothing left: absent
+
+
+def test_codes_and_states():
+    assert parse_code(5193242) == "5193242" and parse_code(" 5193242\n") == "5193242"
+    assert parse_state("nsw") == "NSW"
 
 
 def test_prize_money_json_strings_give_total_and_per_position():
