@@ -53,6 +53,17 @@ def demo(seed: int, history_days: int | None) -> None:
     )
 
 
+@main.command("reap-dead-runs")
+def reap_dead_runs_command() -> None:
+    """Fail runs whose worker process died and free their pool slots (lib/crashed_runs.py)."""
+    from racing_platform.lib.crashed_runs import describe, reap_dead_runs
+    from racing_platform.lib.dagster_home import ensure_dagster_home
+
+    ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        click.echo(describe(reap_dead_runs(instance)))
+
+
 @main.group()
 def docs() -> None:
     """Regenerate documents derived from code."""

@@ -8,6 +8,8 @@ import dagster as dg
 
 from racing_platform.cards.assets import race_cards, race_results, raw_race_cards
 from racing_platform.features.assets import form_book, form_lines, runner_features
+from racing_platform.lib import pool_wait
+from racing_platform.lib.crashed_runs import dead_runs
 from racing_platform.model.assets import win_model
 from racing_platform.predictions.assets import predictions
 from racing_platform.resources import resources_for
@@ -15,6 +17,10 @@ from racing_platform.source.assets import meetings
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+# Runs of this code location wait for a pool slot without spinning, stop on SIGTERM, and free the
+# slot of a run whose worker died (lib/pool_wait.py); the sensor does the latter when the daemon runs.
+pool_wait.install()
 
 ASSETS = [
     meetings,
@@ -32,6 +38,7 @@ ASSETS = [
 # subprocess per step costs ~3 s of imports on 2 cores (see docs/ARCHITECTURE.md).
 defs = dg.Definitions(
     assets=ASSETS,
+    sensors=[dead_runs],
     resources=resources_for(),
     executor=dg.in_process_executor,
 )

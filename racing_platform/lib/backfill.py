@@ -1,7 +1,9 @@
 """Launch in-process runs of the code location's asset job: single cells, day ranges, planned cell ranges.
 
 Runs go to the given Dagster instance (a persistent DAGSTER_HOME for the demo), so the UI shows the
-history they built, run by run, exactly as if they had been launched from it.
+history they built, run by run, exactly as if they had been launched from it. Before each run, runs
+whose worker died are failed and their pool slots freed (lib/crashed_runs.py), so a crash of an
+earlier command never blocks this one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date
 
 import dagster as dg
 
+from racing_platform.lib.crashed_runs import reap_dead_runs
 from racing_platform.lib.range_plan import RangeRun, plan_range_runs
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -38,6 +41,7 @@ def run_assets(
 ) -> dg.ExecuteInProcessResult:
     job = defs.resolve_implicit_global_asset_job_def()
     tags = {RANGE_START: partition_range[0], RANGE_END: partition_range[1]} if partition_range else None
+    reap_dead_runs(instance)
     return job.execute_in_process(
         instance=instance,
         asset_selection=[dg.AssetKey(a) for a in assets],

@@ -1,10 +1,17 @@
-"""Run one asset over one cell or a range of cells, reporting each cell on its own.
+"""Run one asset over one cell or a range of cells, recording each cell as soon as it is written.
 
-Dagster 1.13 records a range run's `MaterializeResult` for every cell in the range, so a range in
-which one cell fails its contract must not return one. Each cell is processed on its own: its check
-verdicts are reported as per-cell `AssetCheckEvaluation`s, good cells are written, and if any cell
-is blocked the good ones get their own `AssetMaterialization` before the step fails with
-`Failure(allow_retries=False)` naming the blocked cells, so they can be re-run by name.
+Each cell is processed on its own and recorded right after its write: its check verdicts as per-cell
+`AssetCheckEvaluation`s and, when it was written, its own `AssetMaterialization`. A run that dies
+later (kill -9, OOM) leaves a record of every cell it committed, so the instance and DuckDB agree.
+A cell that fails a blocking check is not written; the other cells go on, and the step then fails
+with `Failure(allow_retries=False)` naming the blocked cells so they can be re-run by name. Anything
+else a cell raises ends the step at once naming the cell (`failures_by_class`), after the cells
+before it were recorded; a transient fault goes to the step's RetryPolicy.
+
+The step must still return its output, or Dagster skips the downstream steps of the run. Dagster
+1.13 records a range run's output as a materialization of every cell of the range, so in a range
+each written cell is recorded twice: its own record as it commits, then the range's (summary
+metadata). A one-cell run is recorded once, by its `MaterializeResult` right after the write.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from racing_platform.lib.failures import failures_by_class
 from racing_platform.partitions import Cell
 
 
@@ -51,69 +59,73 @@ def cells_of(context: dg.AssetExecutionContext) -> list[Cell]:
 def run_cells(
     context: dg.AssetExecutionContext,
     process: Callable[[Cell], CellOutcome],
-    summarize: Callable[[dict[Cell, CellOutcome]], dict] = lambda outcomes: {},
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.MaterializeResult]:
     """`process` validates a cell and writes it only if no blocking check failed."""
-    asset_key = context.asset_key
+    asset = context.asset_key.to_user_string()
     cells = cells_of(context)
     outcomes: dict[Cell, CellOutcome] = {}
     for cell in cells:
-        context.log.info(f"{asset_key.to_user_string()} {cell}: start")
-        outcome = outcomes[cell] = process(cell)
+        context.log.info(f"{asset} {cell}: start")
+        with failures_by_class(f"{asset} [{cell}]"):
+            outcome = outcomes[cell] = process(cell)
         context.log.info(
-            f"{asset_key.to_user_string()} {cell}: "
-            + (f"BLOCKED ({outcome.problems()})" if outcome.blocked else "written")
+            f"{asset} {cell}: " + (f"BLOCKED ({outcome.problems()})" if outcome.blocked else "written")
         )
+        if len(cells) > 1 or outcome.blocked:
+            yield from _cell_records(context.asset_key, cell, outcome)
 
     blocked = [cell for cell, outcome in outcomes.items() if outcome.blocked]
-    if len(cells) > 1 or blocked:
-        for cell, outcome in outcomes.items():
-            for name, verdict in outcome.verdicts.items():
-                yield dg.AssetCheckEvaluation(
-                    asset_key=asset_key,
-                    check_name=name,
-                    passed=verdict.passed,
-                    partition=str(cell.key),
-                    severity=verdict.severity,
-                    metadata=verdict.metadata,
-                )
     if blocked:
-        for cell, outcome in outcomes.items():
-            if not outcome.blocked:
-                yield dg.AssetMaterialization(
-                    asset_key=asset_key, partition=str(cell.key), metadata=outcome.metadata
-                )
         details = " | ".join(f"{cell}: {outcomes[cell].problems()}" for cell in blocked)
         raise dg.Failure(
-            description=f"{asset_key.to_user_string()}: {len(blocked)} of {len(cells)} cell(s) failed a "
-            f"blocking check and were not written (stored data kept). Re-run these cells: {details}",
+            description=f"{asset}: {len(blocked)} of {len(cells)} cell(s) failed a blocking check and were "
+            f"not written (stored data kept). Re-run these cells: {details}",
             metadata={"failed_cells": dg.MetadataValue.json([str(c) for c in blocked])},
             allow_retries=False,
         )
+    yield _step_result(outcomes)
 
-    if len(cells) == 1:
-        only = outcomes[cells[0]]
-        yield dg.MaterializeResult(
+
+def _cell_records(
+    asset_key: dg.AssetKey, cell: Cell, outcome: CellOutcome
+) -> Iterator[dg.AssetCheckEvaluation | dg.AssetMaterialization]:
+    for name, verdict in outcome.verdicts.items():
+        yield dg.AssetCheckEvaluation(
+            asset_key=asset_key,
+            check_name=name,
+            passed=verdict.passed,
+            partition=str(cell.key),
+            severity=verdict.severity,
+            metadata=verdict.metadata,
+        )
+    if not outcome.blocked:
+        yield dg.AssetMaterialization(asset_key=asset_key, partition=str(cell.key), metadata=outcome.metadata)
+
+
+def _step_result(outcomes: dict[Cell, CellOutcome]) -> dg.MaterializeResult:
+    """The step's output: the one cell's record, or a range's summary with one verdict per check."""
+    if len(outcomes) == 1:
+        (only,) = outcomes.values()
+        return dg.MaterializeResult(
             metadata=only.metadata,
             check_results=[
                 dg.AssetCheckResult(check_name=n, passed=v.passed, severity=v.severity, metadata=v.metadata)
                 for n, v in only.verdicts.items()
             ],
         )
-    else:
-        names = next(iter(outcomes.values())).verdicts
-        yield dg.MaterializeResult(
-            metadata={"cells": len(cells), **summarize(outcomes)},
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=name,
-                    passed=all(o.verdicts[name].passed for o in outcomes.values()),
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={
-                        "cells": len(cells),
-                        "cells_failing": sum(not o.verdicts[name].passed for o in outcomes.values()),
-                    },
-                )
-                for name in names
-            ],
-        )
+    names = next(iter(outcomes.values())).verdicts
+    return dg.MaterializeResult(
+        metadata={"cells": len(outcomes)},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=all(o.verdicts[name].passed for o in outcomes.values()),
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "cells": len(outcomes),
+                    "cells_failing": sum(not o.verdicts[name].passed for o in outcomes.values()),
+                },
+            )
+            for name in names
+        ],
+    )
