@@ -7,9 +7,11 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from racing_platform.paths import config_dir
+from racing_platform.source.venues import UNKNOWN_TIER
 
 
 @dataclass(frozen=True)
@@ -18,10 +20,20 @@ class Scope:
     tiers: frozenset[str]
     include_trials: bool
 
-    def covers(self, state: str | None, tier: str | None, is_trial: bool, is_jumpout: bool) -> bool:
-        if (is_trial or is_jumpout) and not self.include_trials:
+    def covers(
+        self, state: str | None, tier: str | None, is_trial: bool | None, is_jumpout: bool | None
+    ) -> bool:
+        """Whether a meeting is tracked. Any value may be null (None or pd.NA): a meeting without a state is
+        not tracked (no time zone), a venue without a tier is `unknown`, and a null trial or jump-out flag
+        does not make a meeting a trial (racing.com sets the flag on trials)."""
+        if not self.include_trials and any(_is_set(flag) for flag in (is_trial, is_jumpout)):
             return False
-        return (state or "").upper() in self.states and (tier or "unknown") in self.tiers
+        known_state = None if pd.isna(state) else str(state).upper()
+        return known_state in self.states and (tier or UNKNOWN_TIER) in self.tiers
+
+
+def _is_set(flag: bool | None) -> bool:
+    return not pd.isna(flag) and bool(flag)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def synthetic_form_lines(rows: int, rng: np.random.Generator) -> pd.DataFrame:
     fields = fields[: int(np.searchsorted(np.cumsum(fields), rows)) + 1]
     races = len(fields)
     day_offset = np.sort(rng.integers(1, HISTORY_DAYS + 1, size=races))[::-1]
-    slugs = np.array([venue.slug for venue in load_venues().venues])
+    slugs = np.array([venue.slug for venue in load_venues().simulated_venues])
     venue = rng.integers(0, len(slugs), size=races)
     meeting_date = pd.Timestamp(CARD_DAY) - pd.to_timedelta(day_offset, unit="D")
     meet_id = pd.factorize(pd.Series(day_offset) * 1000 + venue)[0]

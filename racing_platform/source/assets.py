@@ -1,11 +1,13 @@
 """`meetings`: what racing.com lists for a day, and the venue partitions it discovers."""
 
+from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
 import pandas as pd
 
 from racing_platform import contracts
+from racing_platform.lib.failures import failures_by_class, step_location
 from racing_platform.lib.metadata import frame_metadata
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, SOURCE_RETRY
 from racing_platform.lib.validation import contract_failures
@@ -13,12 +15,15 @@ from racing_platform.partitions import VENUE_DIMENSION, racing_days
 from racing_platform.settings import load_settings
 from racing_platform.source.parsers import MEETINGS_BY_DATE, parse_response
 from racing_platform.source.resource import RacingComResource
-from racing_platform.source.venues import load_venues
+from racing_platform.source.venues import UNKNOWN_TIER, load_venues
 from racing_platform.warehouse.resource import EmptyReplacementError, Warehouse
 
 
 def list_meetings(client, day: date) -> pd.DataFrame:
-    """Every meeting racing.com lists for `day`, flagged `tracked` when it is in the platform's scope."""
+    """Every meeting racing.com lists for `day`, flagged `tracked` when it is in the platform's scope.
+
+    A venue the registry does not know keeps the state and zone its answer gives, with tier `unknown`.
+    """
     fetched = client.meetings_by_date(day.isoformat())
     frame = parse_response(
         fetched.payload,
@@ -31,7 +36,7 @@ def list_meetings(client, day: date) -> pd.DataFrame:
     frame["tier"] = pd.array(tiers, dtype="string")
     frame["tracked"] = pd.array(
         [
-            scope.covers(state, tier, bool(trial), bool(jumpout))
+            scope.covers(state, tier, trial, jumpout)
             for state, tier, trial, jumpout in zip(
                 frame["state"], tiers, frame["is_trial"], frame["is_jumpout"], strict=True
             )
@@ -42,7 +47,7 @@ def list_meetings(client, day: date) -> pd.DataFrame:
 
 
 def _tier(venue) -> str:
-    return venue.tier if venue is not None and venue.tier else "unknown"
+    return venue.tier if venue is not None and venue.tier else UNKNOWN_TIER
 
 
 @dg.asset(
@@ -58,9 +63,18 @@ def _tier(venue) -> str:
     "as a `venue` partition. A cell of the date x venue grid with no tracked meeting here has no meeting.",
 )
 def meetings(context: dg.AssetExecutionContext, racing_com: RacingComResource, warehouse: Warehouse):
+    with failures_by_class(step_location(context)):
+        yield from store_meetings(context, racing_com, warehouse)
+
+
+def store_meetings(
+    context: dg.AssetExecutionContext, racing_com: RacingComResource, warehouse: Warehouse
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
+    """List the partition's days, check the contract, register new venues, replace the days' rows."""
+    where = step_location(context)
     days = [date.fromisoformat(key) for key in context.partition_keys]
     frames = []
-    with racing_com.session(context.run.run_id) as client:
+    with racing_com.session(context.run.run_id, where=where) as client:
         for day in days:
             frame = list_meetings(client, day)
             context.log.info(
@@ -73,7 +87,10 @@ def meetings(context: dg.AssetExecutionContext, racing_com: RacingComResource, w
     failures = contract_failures(contracts.MeetingsSchema, listed)
     if failures is not None:
         yield dg.AssetCheckResult(check_name="meetings_contract", passed=False, metadata=failures)
-        raise dg.Failure(f"meetings for {days[0]}..{days[-1]} broke their contract", allow_retries=False)
+        raise dg.Failure(
+            f"{where}: meetings for {days[0]}..{days[-1]} broke their contract",
+            allow_retries=False,
+        )
 
     new_venues = sorted(
         set(listed.loc[listed["tracked"], "venue_slug"])
@@ -95,7 +112,7 @@ def meetings(context: dg.AssetExecutionContext, racing_com: RacingComResource, w
         warehouse.replace_slices({"meetings": listed, "meeting_listings": listings}, keys)
     except EmptyReplacementError as exc:
         raise dg.Failure(
-            f"racing.com listed no meetings for {days[0]}..{days[-1]} but meetings are stored for it: "
+            f"{where}: racing.com listed no meetings for {days[0]}..{days[-1]} but meetings are stored: "
             f"treated as an outage, stored meetings kept ({exc})",
             allow_retries=False,
         ) from exc

@@ -74,8 +74,9 @@ def generate_world(
 ) -> World:
     """Build the world for `seed` over [start, end] (default: the full fixed calendar).
 
-    venues: slugs, names or venue codes to restrict the calendar to (default: all 60); scale (0, 1]: the share
-    of meetings kept, for small fast worlds. The result is a pure function of the arguments.
+    venues: slugs, names or venue codes to restrict the calendar to (default: the registry's simulated
+    venues); scale (0, 1]: the share of meetings kept, for small fast worlds. The result is a pure
+    function of the arguments.
     """
     started = time.perf_counter()
     start = start or CALENDAR_START
@@ -85,7 +86,7 @@ def generate_world(
     if not 0 < scale <= 1:
         raise ValueError(f"generate_world: scale must be in (0, 1], got {scale}")
     registry = load_venues()
-    chosen = list(registry.venues)
+    chosen = list(registry.simulated_venues)
     if venues:
         chosen = []
         for key in venues:

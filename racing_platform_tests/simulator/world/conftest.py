@@ -48,7 +48,7 @@ def seasons_world() -> World:
     """Seventeen months of VIC, NSW and ACT racing: careers across two seasons, enough history to train on."""
     from racing_platform.source.venues import load_venues
 
-    slugs = [v.slug for v in load_venues().venues if v.state in VIC_NSW_ACT]
+    slugs = [v.slug for v in load_venues().simulated_venues if v.state in VIC_NSW_ACT]
     return generate_world(SEED, start=date(2023, 8, 1), end=date(2024, 12, 31), venues=slugs)
 
 
