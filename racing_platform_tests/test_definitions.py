@@ -89,6 +89,8 @@ def assert_racing_days(partitions) -> None:
 def test_contract_checks_block_their_downstream():
     contracts = [c for a in ASSETS.values() for c in a.check_specs if c.name.endswith("_contract")]
     assert {c.asset_key.to_user_string() for c in contracts} == CELL_ASSETS - {"raw_race_cards"} | {
-        "meetings"
+        "meetings",
+        "form_lines",
+        "form_book",
     }
     assert all(c.blocking for c in contracts)

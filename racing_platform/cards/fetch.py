@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from racing_platform.cards.rules import RULE_TEXT
 from racing_platform.partitions import Cell
 from racing_platform.source.archive import canonical_json
 from racing_platform.source.client import FetchedResponse, RacingComClient
@@ -128,3 +129,46 @@ def _failure_row(cell: Cell, meet_code: str, race_number: int, operation: str, e
         "message": str(exc)[:2000],
         "failed_at": pd.Timestamp.now(tz="UTC"),
     }
+
+
+def refusal_failures(cell: Cell, refused: pd.DataFrame) -> pd.DataFrame:
+    """fetch_failures rows for the answers `accept_answers` refused: one per body, race and broken rule."""
+    if refused.empty:
+        return pd.DataFrame(columns=FAILURE_COLUMNS).astype({"race_number": "Int64"})
+    race_number = refused["race_number"].astype("Int64").fillna(refused["body_race_number"].astype("Int64"))
+    rule_text = (
+        refused["rule"].map(RULE_TEXT).fillna("The table's pandera contract (racing_platform/contracts.py).")
+    )
+    message = (
+        f"{cell} race "
+        + refused["meet_code"].fillna(refused["body_meet_code"]).astype(str)
+        + " R"
+        + race_number.astype(str)
+        + " ("
+        + refused["race_code"].astype(str)
+        + ") "
+        + refused["table"]
+        + "."
+        + refused["field"]
+        + ": broke "
+        + refused["rule"]
+        + " ("
+        + refused["detail"].astype(str)
+        + "). "
+        + rule_text
+        + " Refused body "
+        + refused["body_sha256"]
+        + " stays in the archive; the stored body is kept."
+    )
+    return pd.DataFrame(
+        {
+            "meeting_date": cell.meeting_date,
+            "venue_slug": cell.venue_slug,
+            "meet_code": refused["meet_code"].fillna(refused["body_meet_code"]),
+            "race_number": race_number,
+            "operation": refused["body_operation"],
+            "error_type": "AnswerRefused",
+            "message": message.str.slice(0, 2000),
+            "failed_at": pd.Timestamp.now(tz="UTC"),
+        }
+    )[FAILURE_COLUMNS]

@@ -8,13 +8,17 @@ and depends on form_lines (D-1). Features then depend on their own card and on f
 never on same-day results, never on cells without a meeting.
 """
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
 import pandas as pd
 
+from racing_platform.cards.rules import contract_breaches, describe
+from racing_platform.contracts import FormBookSchema, FormLinesSchema
 from racing_platform.features.queries import form_lines_of, runner_features_of, sql
 from racing_platform.lib.cell_runs import CellOutcome, Verdict, run_cells
+from racing_platform.lib.failures import failures_by_class, step_location
 from racing_platform.lib.metadata import frame_metadata
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.partitions import Cell, cell_to_day, meeting_cells, racing_days
@@ -41,21 +45,60 @@ _ROLL_UP = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_de
         dg.AssetDep("race_cards", partition_mapping=cell_to_day),
     ],
     automation_condition=_ROLL_UP,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "form_lines_contract",
+            asset="form_lines",
+            blocking=True,
+            description="The day's form lines honour contracts.FormLinesSchema (one line per runner and "
+            "race, a race code in one cell, field sizes and flags that follow the lines) before any is "
+            "written.",
+        )
+    ],
     description="One form line per runner that ran in a tracked race that day (any venue): finish, "
     "margin, price, class, distance, going, barrier, weight, jockey, trainer.",
 )
-def form_lines(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def form_lines(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    with failures_by_class(step_location(context)):
+        yield from _write_form_lines(context, warehouse)
+
+
+def _write_form_lines(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Iterator:
     days = [date.fromisoformat(k) for k in context.partition_keys]
     with warehouse.connect() as conn:
         lines = pd.concat([form_lines_of(conn, day) for day in days], ignore_index=True)
-        warehouse.replace_slices(
-            {"form_lines": lines},
-            pd.DataFrame({"meeting_date": days}),
-            conn=conn,
-        )
+        yield from _refuse_on_breach(context, "form_lines_contract", FormLinesSchema, lines)
+        warehouse.replace_slices({"form_lines": lines}, pd.DataFrame({"meeting_date": days}), conn=conn)
     context.log.info(f"form_lines {days[0]}..{days[-1]}: {len(lines)} lines")
-    return dg.MaterializeResult(
-        metadata={**frame_metadata(lines), "races": int(lines["race_code"].nunique()) if len(lines) else 0}
+    yield dg.MaterializeResult(
+        metadata={**frame_metadata(lines), "races": int(lines["race_code"].nunique()) if len(lines) else 0},
+        check_results=[
+            dg.AssetCheckResult(check_name="form_lines_contract", passed=True, metadata={"lines": len(lines)})
+        ],
+    )
+
+
+def _refuse_on_breach(
+    context: dg.AssetExecutionContext, check: str, schema: type, frame: pd.DataFrame
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """If `frame` breaks `schema`: the failed check for each partition of the run, then a Failure naming
+    the races, fields and rules (nothing is written; the stored rows stay)."""
+    breaches = contract_breaches(context.asset_key.to_user_string(), schema, frame)
+    if breaches.empty:
+        return
+    metadata = {
+        "breaches": len(breaches),
+        "breach_sample": dg.MetadataValue.md(breaches.head(20).astype(str).to_markdown(index=False)),
+    }
+    for key in context.partition_keys:
+        yield dg.AssetCheckEvaluation(
+            asset_key=context.asset_key, check_name=check, passed=False, partition=key, metadata=metadata
+        )
+    raise dg.Failure(
+        description=f"{step_location(context)}: {check} failed, nothing written (stored rows kept): "
+        + describe(breaches),
+        metadata=metadata,
+        allow_retries=False,
     )
 
 
@@ -69,34 +112,44 @@ def form_lines(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(
+            "form_book_contract",
+            asset="form_book",
+            blocking=True,
+            description="Every form line before D honours contracts.FormBookSchema: one line per runner "
+            "and race across the whole book, each race code in one cell (so no history counts twice).",
+        ),
+        dg.AssetCheckSpec(
             "form_book_complete",
             asset="form_book",
             description="Every tracked meeting of the last 30 days before D has form lines (WARN otherwise).",
-        )
+        ),
     ],
     description="The form book as of the start of day D: every form line dated before D. A logical "
     "asset over table form_lines; its lineage is what lets features wait for history without waiting "
     "on the grid's empty cells.",
 )
 def form_book(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    days = [date.fromisoformat(k) for k in context.partition_keys]
-    summary = warehouse.query(
-        "SELECT count(*) AS lines, count(DISTINCT race_code) AS races, max(meeting_date) AS last_day "
-        "FROM form_lines WHERE meeting_date < ?",
-        [days[-1]],
-    ).iloc[0]
+    with failures_by_class(step_location(context)):
+        yield from _judge_form_book(context, warehouse)
+
+
+def _judge_form_book(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Iterator:
+    day = date.fromisoformat(context.partition_keys[-1])
     with warehouse.connect() as conn:
+        book = conn.execute(sql("form_book"), {"day": day}).df()
         missing = conn.execute(
-            sql("meetings_without_form"), {"since": days[-1] - timedelta(days=30), "day": days[-1]}
+            sql("meetings_without_form"), {"since": day - timedelta(days=30), "day": day}
         ).df()
-    context.log.info(f"form_book as of {days[-1]}: {summary['lines']} lines, {len(missing)} meetings missing")
+    yield from _refuse_on_breach(context, "form_book_contract", FormBookSchema, book)
+    context.log.info(f"form_book as of {day}: {len(book)} lines, {len(missing)} meetings missing")
     yield dg.MaterializeResult(
         metadata={
-            "form_lines_before": int(summary["lines"]),
-            "races_before": int(summary["races"]),
-            "last_day_with_form": str(summary["last_day"]),
+            "form_lines_before": len(book),
+            "races_before": int(book["race_code"].nunique()),
+            "last_day_with_form": str(book["meeting_date"].max().date()) if len(book) else "None",
         },
         check_results=[
+            dg.AssetCheckResult(check_name="form_book_contract", passed=True, metadata={"lines": len(book)}),
             dg.AssetCheckResult(
                 check_name="form_book_complete",
                 passed=missing.empty,
@@ -106,7 +159,7 @@ def form_book(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 }
                 if len(missing)
                 else {},
-            )
+            ),
         ],
     )
 

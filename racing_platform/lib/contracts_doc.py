@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 
 from racing_platform import contracts
+from racing_platform.cards.rules import RULES
 from racing_platform.paths import REPO_ROOT
 
 DOC_PATH = REPO_ROOT / "docs" / "data_contracts.md"
@@ -25,8 +26,6 @@ CROSS_TABLE_RULES = [
         " non-finite number or an answer above the `source.formats.MAX_*` sizes is refused naming race and"
         " field; names lose control characters and line separators (rules: `source/formats.py`)",
     ),
-    ("race_cards", "every runner's race exists in `races` of the same cell (referential)"),
-    ("race_cards / race_results", "an empty parse never replaces stored rows of a cell (outage guard)"),
     ("runner_features", "one row per runner on the card; rates in [0, 1]; a first starter has no form"),
     (
         "predictions",
@@ -69,6 +68,18 @@ def render() -> str:
         lines.append("")
     lines += ["## Rules across tables and stages", "", "| asset | rule |", "|---|---|"]
     lines += [f"| {asset} | {rule} |" for asset, rule in CROSS_TABLE_RULES]
+    lines += [
+        "",
+        "## Rules an answer must pass against what is stored",
+        "",
+        "`racing_platform/cards/rules.py`, applied by raw_race_cards before it stores a body and by",
+        "race_cards and race_results before they write; a breach is a blocking check naming cell, race,",
+        "field and rule, and the refused body goes to `fetch_failures`.",
+        "",
+        "| rule | text |",
+        "|---|---|",
+    ]
+    lines += [f"| `{rule.name}` | {rule.text} |" for rule in RULES]
     return "\n".join(lines) + "\n"
 
 

@@ -69,12 +69,15 @@ def test_rematerializing_a_cell_three_times_leaves_identical_rows(platform_for, 
         snapshots.append(
             {
                 t: platform.rows(t).drop(columns=["last_fetched_at"], errors="ignore")
-                for t in ("raw_race_cards", "races", "runners", "results", "odds")
+                for t in ("raw_race_cards", "races", "runners", "results", "odds", "odds_flucs")
             }
         )
     for table, frame in snapshots[0].items():
         pd.testing.assert_frame_equal(frame, snapshots[2][table], obj=table)
     assert len(snapshots[0]["runners"]) == 16
+    flucs = snapshots[0]["odds_flucs"]  # price moves of the race fields, stored per cell like odds
+    assert len(flucs) and set(flucs["venue_slug"]) == {"flemington"} and set(flucs["meet_code"]) == {MEET}
+    assert not flucs.duplicated(["entry_id", "provider_code", "update_time_utc"]).any()
 
 
 def test_a_cell_without_a_meeting_is_materialized_explicitly_and_touches_nothing(platform_for, tiny_world):
@@ -112,25 +115,29 @@ def test_range_run_over_a_venue_materializes_meeting_and_empty_cells(platform_fo
     assert sorted(set(races["meet_code"])) == ["5100001", MEET]
 
 
-def test_contract_violation_blocks_downstream_and_keeps_stored_data(platform_for, tiny_world):
+def test_a_body_breaking_its_contract_is_refused_and_the_stored_body_kept(platform_for, tiny_world):
     platform = platform_for(tiny_world, AFTER_MEETING)
     _listed(platform)
     assert platform.materialize(CARDS, f"{DAY}|flemington").success
-    good = platform.rows("runners")
+    good_raw, good_runners = platform.rows("raw_race_cards"), platform.rows("runners")
 
     heavy = tiny_world.entries["race_code"] == "6100022"
     tiny_world.entries.loc[heavy, "weight_kg"] = 99.0  # no thoroughbred carries 99 kg
     bad = platform_for(tiny_world, AFTER_MEETING)
     result = bad.materialize(CARDS + [runner_features], f"{DAY}|flemington")
-    assert not result.success
-    message = _failure_message(result)
-    assert "race_cards" in message and f"{DAY}|flemington" in message and "runners" in message
-    started = {e.step_key for e in _cell_events(result, "STEP_START")}
-    assert "race_cards" in started and "runner_features" not in started
-    assert not platform.instance.get_materialized_partitions(dg.AssetKey("runner_features"))
-    pd.testing.assert_frame_equal(platform.rows("runners"), good)
-    check = [e for e in result.get_asset_check_evaluations() if e.check_name == "race_cards_contract"]
-    assert check and not check[0].passed and "weight_kg" in str(check[0].metadata)
+
+    # The bad body never replaces the good one: race_cards re-parses the stored body, downstream runs.
+    assert result.success
+    pd.testing.assert_frame_equal(platform.rows("raw_race_cards"), good_raw)
+    pd.testing.assert_frame_equal(platform.rows("runners"), good_runners)
+    refused = platform.rows("fetch_failures")
+    assert set(refused["error_type"]) == {"AnswerRefused"} and list(refused["race_number"].unique()) == [2]
+    message = " ".join(refused["message"])
+    assert f"{DAY}|flemington race {MEET} R2 (6100022) runners.weight_kg" in message
+    assert "in_range(45.0, 75.0)" in message and "value 99.0" in message
+    check = [e for e in result.get_asset_check_evaluations() if e.check_name == "raw_race_cards_accepted"]
+    assert not check[0].passed and check[0].severity == dg.AssetCheckSeverity.WARN
+    assert "weight_kg" in str(check[0].metadata)
 
 
 def test_range_with_one_bad_cell_writes_the_good_cells_and_names_the_bad_one(platform_for, tiny_world):
@@ -183,9 +190,7 @@ def test_an_outage_never_wipes_stored_meetings_or_cards(platform_for, tiny_world
     pd.testing.assert_frame_equal(platform.rows("meetings"), stored_meetings)
 
     platform.sim.control.set_clock(AFTER_MEETING)
-    platform.sim.control.queue_faults(
-        [{"kind": "status", "status": 401}], match={"operation": "Races"}
-    )
+    platform.sim.control.queue_faults([{"kind": "status", "status": 401}], match={"operation": "Races"})
     result = platform.materialize(CARDS, f"{DAY}|flemington")
     assert not result.success and "AuthError" in str(result.all_events)
     pd.testing.assert_frame_equal(platform.rows("raw_race_cards"), stored_raw)

@@ -152,8 +152,25 @@ CREATE TABLE IF NOT EXISTS odds (
     venue_slug VARCHAR NOT NULL
 );
 
+-- Bookmaker price moves (flucsWin) per runner and provider, from the race field and results answers;
+-- what the market model reads odds movements from. Replaced a cell at a time with odds.
+CREATE TABLE IF NOT EXISTS odds_flucs (
+    meet_code VARCHAR NOT NULL,
+    meeting_date DATE NOT NULL,
+    venue_slug VARCHAR NOT NULL,
+    race_code VARCHAR NOT NULL,
+    race_number INTEGER,
+    entry_id VARCHAR NOT NULL,
+    saddlecloth INTEGER,
+    provider_code VARCHAR NOT NULL,
+    update_time_utc TIMESTAMPTZ NOT NULL,
+    win_price DOUBLE,
+    fetched_at TIMESTAMPTZ
+);
+
 -- Raw racing.com responses of a cell: the latest archived body per operation and race (by content
--- hash). race_number is NULL for meeting-level operations (race lists).
+-- hash) that passed the contracts and cross-response rules (cards/rules.py). race_number is NULL for
+-- meeting-level operations (race lists).
 CREATE TABLE IF NOT EXISTS raw_race_cards (
     meeting_date DATE NOT NULL,
     venue_slug VARCHAR NOT NULL,
@@ -167,7 +184,8 @@ CREATE TABLE IF NOT EXISTS raw_race_cards (
     body JSON NOT NULL
 );
 
--- Races whose fetch failed in the latest materialization of their cell (cleared when it completes).
+-- Races whose fetch failed, or whose answer was refused (error_type AnswerRefused: the message names
+-- race, field and rule), in the latest materialization of their cell (cleared when it completes).
 CREATE TABLE IF NOT EXISTS fetch_failures (
     meeting_date DATE NOT NULL,
     venue_slug VARCHAR NOT NULL,
@@ -181,7 +199,7 @@ CREATE TABLE IF NOT EXISTS fetch_failures (
 
 
 -- Form lines: one row per runner that ran in a tracked race, replaced per meeting_date
--- (features/sql/form_lines.sql). What later races learn from.
+-- (features/sql/form_lines.sql; contract contracts.FormLinesSchema). What later races learn from.
 CREATE TABLE IF NOT EXISTS form_lines (
     meeting_date DATE NOT NULL,
     venue_slug VARCHAR NOT NULL,
