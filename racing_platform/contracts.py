@@ -1,9 +1,11 @@
 """Data contracts (pandera) for the tables the racing.com parsers produce.
 
-The one module for contracts: per-table rules live here now; cross-table rules (results against the
-field, odds against runners) join them later. Columns and dtypes mirror `source.parsers.TABLE_COLUMNS` (a
-test keeps the two in step). Keys the warehouse partitions and joins on (meet code, meeting date, venue
-slug, race code) must be present: a lone response parsed without its meeting's context fails here.
+The one module for per-table contracts: each table's rules, judged on the table alone. The rules that
+compare an answer with stored data (a race never shrinks to zero runners or loses its placings, one
+winner, a race code in one cell) are in `racing_platform.cards.rules`, which applies these contracts
+first. Columns and dtypes mirror `source.parsers.TABLE_COLUMNS` (a test keeps the two in step). Keys
+the warehouse partitions and joins on (meet code, meeting date, venue slug, race code) must be present:
+a lone response parsed without its meeting's context fails here.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ class RunnersSchema(_EntryRows):
     horse_country: Series[Text] = pa.Field(nullable=True)
     emergency: Series[Flag] = pa.Field(nullable=True)
     emergency_number: Series[Int] = pa.Field(nullable=True, ge=1)
-    handicap_rating: Series[Int] = pa.Field(nullable=True, ge=0)
+    handicap_rating: Series[Int] = pa.Field(nullable=True, ge=1)  # racing.com's 0 (unrated) is stored null
     last_five: Series[object] = pa.Field(nullable=True)
 
     @pa.dataframe_check(error=SADDLECLOTH_RULE)
@@ -145,6 +147,15 @@ class ResultsSchema(_EntryRows):
         by_saddlecloth = df["saddlecloth"].notna() & df.duplicated(["race_code", "saddlecloth"], keep=False)
         by_horse = df["saddlecloth"].isna() & df.duplicated(["race_code", "horse_name"], keep=False)
         return ~(by_saddlecloth | by_horse)
+
+    @pa.dataframe_check(
+        error="a runner that ran (has a finish_position) and is listed by saddlecloth has a barrier:"
+        " racing.com sends barrierNumber 0 only for scratchings and before the draw (race lists, without"
+        " saddlecloths, select no barrier)"
+    )
+    def runners_that_ran_have_a_barrier(cls, df: pd.DataFrame) -> Series[bool]:
+        listed_runner = df["finish_position"].notna() & df["saddlecloth"].notna()
+        return ~listed_runner | df["barrier"].notna()
 
     @pa.dataframe_check(error="a placing is a finish code below 100; scratched runners have no placing")
     def placings_are_runners(cls, df: pd.DataFrame) -> Series[bool]:

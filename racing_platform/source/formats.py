@@ -8,7 +8,8 @@ wrong type or format, so the parser can name the operation, race and field. The 
 * 0 is racing.com's "not measured / none" wherever a real value starts above zero: weights, distances,
   times and sectionals, prices, barriers, saddlecloths, race numbers, finish codes, positions, ratings,
   emergency numbers, codes and fluctuation times -> null. 0 stays 0 where it is a real amount: prize
-  money, margins (a dead heat), apprentice claims.
+  money, margins (a dead heat), apprentice claims. But a race's totalPrizeMoney 0 beside prizeMoney
+  places summing above 0 is "not measured": the sum is the total (`race_prize_total`).
 * Flags (isTrial, isJumpOut, scratched, emergency, ...) arrive as 0/1 ints, booleans or their strings.
   isTrial/isJumpOut/apprenticeCanClaim null means "not set" -> False (`flag_or_false`; a scraper of
   racing.com's own meeting filter keeps `!isTrial && !isJumpOut`, i.e. null is an ordinary meeting).
@@ -287,7 +288,7 @@ def parse_claim_kg(allowed_claim: object) -> float:
 
 def parse_prize_money(items: object) -> tuple[float | None, list[float] | None]:
     """['{"Position":1,"Value":"180000.00"}', ...] -> (total, [1st, 2nd, ...]); absent positions count 0."""
-    if items is None:
+    if _is_missing(items):
         return None, None
     if not isinstance(items, list) or len(items) > MAX_ENTRIES_PER_RACE:
         raise FormatError(items, f"a list of at most {MAX_ENTRIES_PER_RACE} prize-money JSON strings")
@@ -305,6 +306,14 @@ def parse_prize_money(items: object) -> tuple[float | None, list[float] | None]:
         return None, []
     per_position = [by_position.get(p, 0.0) for p in range(1, max(by_position) + 1)]
     return sum(per_position), per_position
+
+
+def race_prize_total(total_prize_money: float | None, places_sum: float | None) -> float | None:
+    """A race's prize money: `totalPrizeMoney` when racing.com gives it, else the sum of the `prizeMoney`
+    places. A total of 0 beside places summing above 0 is racing.com's "not measured": the sum wins."""
+    if total_prize_money is None or (total_prize_money == 0 and places_sum):
+        return places_sum
+    return total_prize_money
 
 
 def parse_last_five(value: object) -> list[str] | None:
@@ -410,15 +419,18 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def parse_object(value: object) -> Mapping[str, Any] | None:
-    """A nested object (race.meet, race.venue, entry.horse): null -> None; anything else is a wrong type."""
-    if value is None or isinstance(value, Mapping):
+    """A nested object (race.meet, race.venue, entry.horse): null and "" -> None; anything else is a
+    wrong type."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, Mapping):
         return value
     raise FormatError(value, "an object")
 
 
 def parse_list(value: object) -> list:
-    """A nested list (formRaceEntries, odds, flucsWin): null -> []; anything else is a wrong type."""
-    if value is None:
+    """A nested list (formRaceEntries, odds, flucsWin): null and "" -> []; anything else is a wrong type."""
+    if _is_missing(value):
         return []
     if type(value) is list:
         return value

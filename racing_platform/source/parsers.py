@@ -52,9 +52,10 @@ from racing_platform.source.formats import (
     parse_text,
     parse_utc_timestamp,
     parse_weight_kg,
+    race_prize_total,
     to_local,
 )
-from racing_platform.source.venues import VenueRegistry, load_venues
+from racing_platform.source.venues import Venue, VenueRegistry, load_venues
 
 logger = logging.getLogger(__name__)
 
@@ -437,8 +438,13 @@ class _Parser:
         self._races_of_meeting(races, context, ROOT_FIELDS[self.op])
 
     def race_form(self, race: Mapping[str, Any]) -> None:
-        """getRaceForm names neither date nor (in the field document) meet code at race level."""
-        where = "getRaceForm"
+        """getRaceForm names neither date nor (in the field document) meet code at race level. Until its
+        race is read, an error names the race by its id, else by the request's meetCode and raceNumber."""
+        asked = self.hints.get("meet_code"), self.hints.get("race_number")
+        self.race_code = _race_label(None, *asked)
+        race_id = self._read(parse_code, race, "id", _race_where(None, *asked))
+        self.race_code = _race_label(race_id, *asked)
+        where = f"{_race_where(race_id, *asked)}, getRaceForm"
         entries = [
             self._item(entry, f"formRaceEntries[{index}]", where)
             for index, entry in enumerate(self._list(race, "formRaceEntries", where, MAX_ENTRIES_PER_RACE))
@@ -449,7 +455,7 @@ class _Parser:
             or self._read(parse_code, first_entry, "meetCode", f"{where}, formRaceEntries[0]")
             or self.hints.get("meet_code")
         )
-        meeting_date = self._meet_url_date(entries) or self.hints.get("meeting_date")
+        meeting_date = self._meet_url_date(entries, where) or self.hints.get("meeting_date")
         self._race(race, _Meeting(meet_code, meeting_date), ROOT_FIELDS[self.op])
 
     # -- races ----------------------------------------------------------------------------------------
@@ -464,9 +470,11 @@ class _Parser:
             self._derive_meeting_date(starts, fluc_start)
 
     def _race(self, race: Mapping[str, Any], context: _Meeting, path: str) -> None:
-        self.race_code = None
+        asked = context.meet_code, self.hints.get("race_number")
+        self.race_code = _race_label(None, *asked)
         where = f"meetCode {context.meet_code or '?'}, {path}"
-        race_code = self.race_code = self._read(parse_code, race, "id", where)
+        race_code = self._read(parse_code, race, "id", where)
+        self.race_code = _race_label(race_code, *asked)
         where = f"race {race_code or '?'} (meetCode {context.meet_code or '?'}), {path}"
         entries = self._list(race, "formRaceEntries", where, MAX_ENTRIES_PER_RACE)
         meet = self._read(parse_object, race, "meet", where) or {}
@@ -477,7 +485,8 @@ class _Parser:
             first = self._item(entries[0], "formRaceEntries[0]", where)
             race_number = self._read(parse_nonzero_int, first, "raceNumber", f"{where}.formRaceEntries[0]")
         race_number = race_number or self.hints.get("race_number")
-        where = f"race {race_code or '?'} (meetCode {meet_code or '?'} R{race_number or '?'})"
+        self.race_code = _race_label(race_code, meet_code, race_number)
+        where = _race_where(race_code, meet_code, race_number)
 
         venue = self._race_venue(race, meet, venue_obj, context, where)
         meeting_date = (
@@ -489,15 +498,10 @@ class _Parser:
         start_local = (
             to_local(start_utc, venue.timezone) if start_utc is not None and venue.timezone else None
         )
-        prize_total, prize_by_position = self._read(parse_prize_money, race, "prizeMoney", where)
+        places_sum, prize_by_position = self._read(parse_prize_money, race, "prizeMoney", where)
         total = self._read(parse_money, race, "totalPrizeMoney", where)
-        if total is not None:
-            prize_total = total
         is_trial = self._read(parse_flag, race, "isTrial", where)
         is_jumpout = self._read(parse_flag, race, "isJumpOut", where)
-        track, track_where = (
-            (race, where) if race.get("trackCondition") is not None else (meet, f"{where}, meet")
-        )
         base = {
             "meet_code": meet_code,
             "meeting_date": meeting_date,
@@ -523,9 +527,9 @@ class _Parser:
             "start_time_utc": start_utc,
             "start_time_local": start_local,
             "distance_m": self._read(parse_distance_m, race, "distance", where),
-            "track_condition": self._read(parse_text, track, "trackCondition", track_where),
-            "track_rating": self._read(parse_nonzero_int, track, "trackRating", track_where),
-            "prize_money_total": prize_total,
+            "track_condition": self._race_or_meet(parse_text, race, meet, "trackCondition", where),
+            "track_rating": self._race_or_meet(parse_nonzero_int, race, meet, "trackRating", where),
+            "prize_money_total": race_prize_total(total, places_sum),
             "prize_money": prize_by_position,
             "conditions": self._read(parse_text, race, "condition", where),
             "winning_time_s": self._read(parse_race_time_s, race, "raceTime", where),
@@ -545,6 +549,19 @@ class _Parser:
             winning_time = self._entries(entries, base, where)
             if winning_time is not None:  # the winner's time on the entries is the more precise one
                 race_row["winning_time_s"] = winning_time
+
+    def _race_or_meet(
+        self,
+        convert: Callable[[Any], Any],
+        race: Mapping[str, Any],
+        meet: Mapping[str, Any],
+        key: str,
+        where: str,
+    ) -> Any:
+        """A race's value, else its meeting's (`race.meet`): each field on its own, so a race that sends
+        no track condition keeps the track rating it does send."""
+        value = self._read(convert, race, key, where)
+        return value if value is not None else self._read(convert, meet, key, f"{where}, meet")
 
     def _race_venue(
         self,
@@ -587,9 +604,7 @@ class _Parser:
         except ValueError as err:  # a name without letters, or the name of one venue with another's code
             raise self._error(where, "venue", str(err)) from None
         if known is not None:
-            return _Venue(
-                known.name, slug, known.venue_code or venue_code, state or known.state, known.timezone
-            )
+            return self._known_venue(known, slug, venue_code, state, where)
         timezone = self.registry.timezone_for(state)
         if (name, venue_code) not in self.warned_venues:
             self.warned_venues.add((name, venue_code))
@@ -598,6 +613,22 @@ class _Parser:
                 self.label, name, venue_code, state, slug, timezone,
             )  # fmt: skip
         return _Venue(name, slug, venue_code, state, timezone)
+
+    def _known_venue(
+        self, known: Venue, slug: str, venue_code: str | None, state: str | None, where: str
+    ) -> _Venue:
+        """The registry (compiled by hand) names the venue, but the answer's state wins, and the time zone
+        follows the state stored: the registry's zone only when the states agree."""
+        if state is None or state == known.state:
+            return _Venue(known.name, slug, known.venue_code or venue_code, known.state, known.timezone)
+        timezone = self.registry.timezone_for(state)
+        if (known.slug, state) not in self.warned_venues:
+            self.warned_venues.add((known.slug, state))
+            logger.warning(
+                "%s %s: venue %r is in %s in configs/venues.yaml but the answer says %s; stored %s, zone %s",
+                self.label, where, known.name, known.state, state, state, timezone,
+            )  # fmt: skip
+        return _Venue(known.name, slug, known.venue_code or venue_code, state, timezone)
 
     # -- entries --------------------------------------------------------------------------------------
 
@@ -756,10 +787,10 @@ class _Parser:
 
     # -- meeting date -------------------------------------------------------------------------------
 
-    def _meet_url_date(self, entries: list[Mapping[str, Any]]) -> dt.date | None:
+    def _meet_url_date(self, entries: list[Mapping[str, Any]], race_where: str) -> dt.date | None:
         """getRaceForm carries no date, but its entries' race.meet.meetUrl ends in /form/<date>/<venue>."""
         for index, entry in enumerate(entries):
-            where = f"getRaceForm, formRaceEntries[{index}]"
+            where = f"{race_where}, formRaceEntries[{index}]"
             race = self._read(parse_object, entry, "race", where) or {}
             meet = self._read(parse_object, race, "meet", f"{where}.race") or {}
             date = self._read(date_from_meet_url, meet, "meetUrl", f"{where}.race.meet")
@@ -819,6 +850,17 @@ class _Parser:
                 where, key, f"{len(items)} items, more than the {limit} a racing.com answer holds; refused"
             )
         return items
+
+
+def _race_label(race_code: str | None, meet_code: str | None, race_number: int | None) -> str | None:
+    """How an error names a race (`ParseError.race`): its code, else its meet code and number."""
+    if race_code is not None or (meet_code is None and race_number is None):
+        return race_code
+    return f"meetCode {meet_code or '?'} R{race_number or '?'}"
+
+
+def _race_where(race_code: str | None, meet_code: str | None, race_number: int | None) -> str:
+    return f"race {race_code or '?'} (meetCode {meet_code or '?'} R{race_number or '?'})"
 
 
 def _first_flag(*flags: bool | None) -> bool:

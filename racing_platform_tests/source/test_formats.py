@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from racing_platform.source import formats
 from racing_platform.source.formats import (
     MAX_INTEGER,
     FormatError,
@@ -90,31 +91,30 @@ def test_zero_stays_zero_where_it_is_a_real_amount(convert):
     assert convert(0) == 0 and convert("0") == 0
 
 
-@pytest.mark.parametrize(
-    "convert",
-    [
-        parse_weight_kg,
-        parse_price,
-        parse_lengths,
-        parse_distance_m,
-        centiseconds_to_seconds,
-        parse_int,
-        parse_race_time_s,
-        parse_money,
-        parse_utc_timestamp,
-        parse_date,
-        parse_last_five,
-        parse_text,
-        parse_code,
-        parse_state,
-        parse_flag,
-        parse_object,
-    ],
-)
-def test_missing_values_stay_missing(convert):
-    assert convert(None) is None
-    if convert is not parse_object:
-        assert convert("") is None
+# Every converter of a raw racing.com value, found by name so a new one cannot miss the rule.
+RAW_CONVERTERS = [
+    convert
+    for name, convert in vars(formats).items()
+    if callable(convert)
+    and getattr(convert, "__module__", None) == formats.__name__
+    and (
+        name.startswith("parse_")
+        or name in {"centiseconds_to_seconds", "flag_or_false", "date_from_meet_url"}
+    )
+]
+# What "absent" is where it is not None: no items, no prize money, no claim, flag not set.
+ABSENT = {parse_list: [], parse_prize_money: (None, None), parse_claim_kg: 0.0, flag_or_false: False}
+
+
+def test_every_converter_of_a_raw_value_is_checked():
+    assert len(RAW_CONVERTERS) >= 20 and {parse_object, parse_list, parse_prize_money} <= set(RAW_CONVERTERS)
+
+
+@pytest.mark.parametrize("convert", RAW_CONVERTERS, ids=lambda convert: convert.__name__)
+@pytest.mark.parametrize("raw", [None, "", "  "], ids=["null", "empty", "blank"])
+def test_null_empty_and_blank_are_absent_in_every_field(convert, raw):
+    """The first rule of the formats docstring, for every converter (object, list and prize money raised)."""
+    assert convert(raw) == ABSENT.get(convert)
 
 
 def test_a_zero_price_means_no_price():
@@ -154,7 +154,6 @@ def test_a_zero_price_means_no_price():
         (date_from_meet_url, ["url"], "URL"),
         (parse_object, [], "an object"),
         (parse_list, {}, "a list"),
-        (parse_list, "", "a list"),
         (parse_last_five, '[{"a": 1}]', "JSON list"),
         (parse_prize_money, ['{"Position": 1e400, "Value": "1"}'], "prize-money"),
         (parse_prize_money, ['{"Position": 1000000000, "Value": "1"}'], "position 1..100"),

@@ -11,7 +11,7 @@ import pandera.errors
 import pytest
 import requests
 
-from racing_platform.contracts import SCHEMAS, RunnersSchema
+from racing_platform.contracts import SCHEMAS, ResultsSchema, RunnersSchema
 from racing_platform.paths import REPO_ROOT
 from racing_platform.simulator.testing import running_simulator
 from racing_platform.source import parsers
@@ -663,3 +663,101 @@ def test_parsing_time_grows_linearly_with_the_runners(race_result_payload, monke
             parse_response(payload, variables=RANDWICK, context=RANDWICK_DAY)
             best[runners] = min(best[runners], time.perf_counter() - started)
     assert best[2_000] / best[500] < 6, f"seconds by runners {best}: not linear"
+
+
+# -- each value from where racing.com sends it; errors name the race -----------------------------------
+
+
+def test_a_race_without_a_track_condition_keeps_its_own_track_rating(races_payload):
+    """Condition and rating are each the race's, else its meeting's: a race sending trackCondition null
+    used to take both from `meet`, which in M, L and F carries no rating, losing the race's "4"."""
+    race = races_payload["data"]["getNoCacheRacesForMeet"][0]
+    race["trackCondition"] = None
+    race["meet"]["trackCondition"] = "Soft"
+    stored = parse_response(races_payload, variables=FLEMINGTON).races.iloc[0]
+    assert (stored["track_condition"], stored["track_rating"]) == ("Soft", 4)
+
+    race["trackRating"], race["meet"]["trackRating"] = None, "6"
+    stored = parse_response(races_payload, variables=FLEMINGTON).races.iloc[0]
+    assert (stored["track_condition"], stored["track_rating"]) == ("Soft", 6)
+
+
+@pytest.mark.parametrize(
+    ("sent_state", "state", "timezone", "local_start"),
+    [
+        (None, "VIC", "Australia/Melbourne", "2026-03-07 15:05"),
+        ("vic", "VIC", "Australia/Melbourne", "2026-03-07 15:05"),
+        ("NSW", "NSW", "Australia/Sydney", "2026-03-07 15:05"),
+        ("QLD", "QLD", "Australia/Brisbane", "2026-03-07 14:05"),  # no daylight saving: the clock shows it
+    ],
+)
+def test_a_known_venue_takes_the_answers_state_and_that_states_time_zone(
+    races_payload, caplog, sent_state, state, timezone, local_start
+):
+    """The registry is compiled by hand: Flemington sent with state NSW was stored NSW on Melbourne's zone."""
+    for race in races_payload["data"]["getNoCacheRacesForMeet"]:
+        race["meet"]["state"] = sent_state
+    with caplog.at_level(logging.WARNING, logger="racing_platform.source.parsers"):
+        races = parse_response(races_payload, variables=FLEMINGTON).races
+    assert set(races["venue_slug"]) == {"flemington"}
+    assert set(races["state"]) == {state} and set(races["timezone"]) == {timezone}
+    assert races.loc[0, "start_time_local"] == pd.Timestamp(local_start)  # 04:05 UTC
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    if state == "VIC":
+        assert warnings == []
+    else:  # once per answer, not once per race
+        assert (
+            len(warnings) == 1 and "Flemington" in warnings[0] and f"the answer says {state}" in warnings[0]
+        )
+
+
+def test_a_zero_total_prize_money_is_not_measured_and_the_places_sum_is_stored(races_payload):
+    """totalPrizeMoney 0 is racing.com's "not measured"; it used to override the 300,000 of the places."""
+    race = races_payload["data"]["getNoCacheRacesForMeet"][0]
+    race["totalPrizeMoney"] = "0"
+    assert parse_response(races_payload, variables=FLEMINGTON).races.loc[0, "prize_money_total"] == 300000.0
+    race["prizeMoney"] = []  # no places either: a race for nothing (a trial)
+    assert parse_response(races_payload, variables=FLEMINGTON).races.loc[0, "prize_money_total"] == 0.0
+
+
+@pytest.mark.parametrize("answer_names_the_race", [True, False], ids=["race_id", "no_race_id"])
+@pytest.mark.parametrize("defect", ["oversized", "not_an_object"])
+def test_an_unreadable_entry_list_names_the_race(race_result_payload, defect, answer_names_the_race):
+    """Errors reading formRaceEntries used to come before the race was known (race None)."""
+    race = race_result_payload["data"]["getRaceForm"]
+    if defect == "oversized":
+        race["formRaceEntries"] = race["formRaceEntries"] * 10  # 140 > MAX_ENTRIES_PER_RACE
+    else:
+        race["formRaceEntries"][2] = "not an entry"
+    if not answer_names_the_race:
+        del race["id"]
+    with pytest.raises(ParseError, match=r"\(meetCode 5193242 R3\), getRaceForm") as raised:
+        parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY)
+    if answer_names_the_race:
+        assert raised.value.race == "5449708" and "race 5449708 " in str(raised.value)
+    else:
+        assert raised.value.race == "meetCode 5193242 R3"
+
+
+def test_a_runner_that_ran_without_a_barrier_is_refused_naming_barrier(race_result_payload):
+    """racing.com sends barrierNumber 0 for scratchings and before the draw, both stored null; a placed
+    runner with no barrier is a bad answer, not a scratching."""
+    entries = race_result_payload["data"]["getRaceForm"]["formRaceEntries"]
+    next(entry for entry in entries if entry["horseName"] == "Chayan")["barrierNumber"] = 0
+    results = parse_response(race_result_payload, variables=RANDWICK, context=RANDWICK_DAY).results
+    assert pd.isna(by_horse(results, "Chayan")["barrier"])
+    with pytest.raises(pandera.errors.SchemaErrors) as raised:
+        ResultsSchema.validate(results, lazy=True)
+    cases = raised.value.failure_cases
+    assert set(cases["index"]) == {by_horse(results, "Chayan").name}
+    assert cases["check"].str.contains("has a barrier").all()
+
+
+def test_handicap_rating_zero_is_unrated_and_the_contract_bound_says_so(race_entries_payload):
+    race_entries_payload["data"]["getRaceForm"]["formRaceEntries"][0]["handicapRating"] = 0
+    runners = parse_response(race_entries_payload, variables=ROSEHILL, context=ROSEHILL_DAY).runners
+    assert pd.isna(runners.loc[0, "handicap_rating"])
+    RunnersSchema.validate(runners)
+    runners.loc[0, "handicap_rating"] = 0
+    with pytest.raises(pandera.errors.SchemaError, match="handicap_rating"):
+        RunnersSchema.validate(runners)
