@@ -99,6 +99,13 @@ def running_simulator(
     `opts` go to `create_app` (frozen, fault_rate, fault_seed, clock). With `now` the clock is frozen there.
     """
     app = create_app(world, seed=seed, now=now, **opts)
+    with serve_in_thread(app, "simulator") as base:
+        yield RunningSimulator(url=f"{base}/", control=SimulatorControl(base), app=app)
+
+
+@contextlib.contextmanager
+def serve_in_thread(app, name: str) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 (a free port) in a daemon thread; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -106,7 +113,7 @@ def running_simulator(
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"simulator-{port}", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name=f"{name}-{port}", daemon=True
     )
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -114,11 +121,10 @@ def running_simulator(
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
             sock.close()
-            raise RuntimeError(f"simulator did not start on 127.0.0.1:{port}")
+            raise RuntimeError(f"{name} did not start on 127.0.0.1:{port}")
         time.sleep(0.01)
-    base = f"http://127.0.0.1:{port}"
     try:
-        yield RunningSimulator(url=f"{base}/", control=SimulatorControl(base), app=app)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -42,9 +39,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from racing_platform.simulator.testing import serve_in_thread
 from racing_platform_tests.replay.recordings import NotRecorded, Recordings
-
-STARTUP_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -210,24 +206,5 @@ def running_replay(endpoint: ReplayEndpoint | None = None) -> Iterator[RunningRe
     """Serve the endpoint with uvicorn on 127.0.0.1 (an ephemeral port) in a background thread."""
     endpoint = endpoint or ReplayEndpoint()
     app = Starlette(routes=[Route("/", endpoint.graphql, methods=["GET", "POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"replay-{port}", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError(f"replay endpoint did not start on 127.0.0.1:{port}")
-        time.sleep(0.01)
-    try:
-        yield RunningReplay(url=f"http://127.0.0.1:{port}/", endpoint=endpoint)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve_in_thread(app, "replay endpoint") as base:
+        yield RunningReplay(url=f"{base}/", endpoint=endpoint)
