@@ -36,6 +36,8 @@ PROC = Path("/proc")
 # taken for a reused pid. (A worker that died and whose pid was reused within this time goes unnoticed.)
 CLOCK_SLACK_S = 5.0
 ENDED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+# Runs whose worker should be alive: judged by its pid (STARTING runs have no RUN_START event yet).
+LIVE = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,15 @@ def why_gone(pid: int, alive_at: float) -> str | None:
 
 
 def reap_dead_runs(instance: dg.DagsterInstance) -> list[ReapedRun]:
-    """Report every dead STARTED run failed with the reason, and free pool slots nobody will free."""
+    """End every dead run with the reason and free pool slots nobody will free.
+
+    A dead STARTED run is reported failed; a dead CANCELING one (someone pressed Terminate on a run whose
+    worker was already gone, so nothing will ever finish the cancel) is reported canceled.
+    """
     if not judges_runs_by_pid(instance):
         return []
     reaped = []
-    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=LIVE)):
         run = record.dagster_run
         started = instance.get_records_for_run(
             run.run_id, of_type=dg.DagsterEventType.RUN_START, ascending=False, limit=1
@@ -93,14 +99,19 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[ReapedRun]:
             continue
         pid, started_at = started[0].event_log_entry.dagster_event.pid, started[0].event_log_entry.timestamp
         reason = why_gone(pid, started_at)
-        if reason is None or instance.get_run_by_id(run.run_id).status != dg.DagsterRunStatus.STARTED:
+        status = instance.get_run_by_id(run.run_id).status
+        if reason is None or status not in LIVE:
             continue  # alive, or ended meanwhile (by itself or another check)
+        canceling = status == dg.DagsterRunStatus.CANCELING
         message = (
             f"Run worker died without ending the run: {reason}. It started at {_iso(started_at)} as "
-            f"pid {pid}; marked failed by racing_platform's dead-run check (pid {os.getpid()}) and its "
-            "pool slots freed."
+            f"pid {pid}; marked {'canceled' if canceling else 'failed'} by racing_platform's dead-run check "
+            f"(pid {os.getpid()}) and its pool slots freed."
         )
-        instance.report_run_failed(run, message)
+        if canceling:
+            instance.report_run_canceled(run, message)
+        else:
+            instance.report_run_failed(run, message)
         _free_slots(instance, run.run_id)
         log.warning(f"run {run.run_id}: {message}")
         reaped.append(ReapedRun(run.run_id, reason))
@@ -111,7 +122,7 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[ReapedRun]:
 def _free_slots_of_ended_runs(instance: dg.DagsterInstance) -> None:
     """What the daemon does after `free_slots_after_run_end_seconds`, done without it too.
 
-    Covers runs ended from outside (UI termination of a dead run) or deleted while holding a slot.
+    Covers runs ended from outside (e.g. marked failed from the UI) or deleted while holding a slot.
     """
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:

@@ -108,3 +108,16 @@ def test_why_gone_tells_a_live_worker_from_an_exited_a_zombie_and_a_reused_pid()
     assert why_gone(child.pid, time.time()) == f"its worker process {child.pid} has exited (state Z)"
     child.wait()
     assert why_gone(child.pid, time.time()) == f"its worker process {child.pid} no longer exists"
+
+
+def test_a_dead_run_someone_tried_to_terminate_is_canceled_and_frees_its_slot(project_instance):
+    run_id, pid = start_a_run_and_die()
+    # Terminate from the UI: the run goes CANCELING, and with its worker gone nothing finishes the cancel.
+    project_instance.run_launcher.terminate(run_id)
+    assert project_instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.CANCELING
+
+    (reaped,) = reap_dead_runs(project_instance)
+
+    assert reaped.run_id == run_id and str(pid) in reaped.reason
+    assert project_instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.CANCELED
+    assert _claimed_by(project_instance) == set()
