@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from racing_platform.lib.dagster_home import ensure_dagster_home
-from racing_platform.lib.pool_wait import REAP_EVERY_S, WAIT_TICK_S
+from racing_platform.lib.pool_wait import DEAD_RUN_BOUND_S
 from racing_platform.simulator.testing import running_simulator
 from racing_platform.source.assets import meetings
 from racing_platform.source.resource import RacingComResource
@@ -33,8 +33,8 @@ DAY = RACE_DAY.isoformat()
 RANGE = f"{DAY}|flemington...{DAY}|sandown-hillside"  # flemington, rosehill-gardens, sandown-hillside
 COMMITTED = f"{DAY}|flemington"  # then rosehill-gardens hangs (ROSEHILL_MEET)
 ROSEHILL_MEET = "5100005"
-# Dagster's claim backoff tops out at 15 s; a waiting run checks for dead holders every REAP_EVERY_S.
-KILL_TO_START_BOUND_S = REAP_EVERY_S + 15 + WAIT_TICK_S
+# A waiting run checks for dead holders every few seconds, then claims at Dagster's slowest backoff.
+KILL_TO_START_BOUND_S = DEAD_RUN_BOUND_S
 STARTUP_TIMEOUT_S = 60
 
 

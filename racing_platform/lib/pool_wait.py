@@ -18,16 +18,22 @@ import logging
 import time
 
 import dagster as dg
-from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+from dagster._core.execution.plan.instance_concurrency_context import (
+    MAX_CONCURRENCY_CLAIM_BLOCKED_INTERVAL,
+    InstanceConcurrencyContext,
+)
 from dagster._utils.interrupts import pop_captured_interrupt
 
 from racing_platform.lib.crashed_runs import reap_dead_runs
 
 # The loop wakes this often while a step waits: a claim is attempted when Dagster's own backoff
-# (1 s growing to 15 s) says so, and a stop request is answered within this time.
+# (1 s growing to CLAIM_BACKOFF_MAX_S) says so, and a stop request is answered within this time.
 WAIT_TICK_S = 0.5
+CLAIM_BACKOFF_MAX_S = MAX_CONCURRENCY_CLAIM_BLOCKED_INTERVAL
 # How often a waiting run checks whether the run holding the slot is dead (lib/crashed_runs.py).
 REAP_EVERY_S = 5.0
+# The longest a dead run can hold up a waiting one: a check, then a claim at Dagster's slowest backoff.
+DEAD_RUN_BOUND_S = REAP_EVERY_S + CLAIM_BACKOFF_MAX_S + WAIT_TICK_S
 
 # Dagster's own method, kept so a test notices the day it starts returning a positive wait.
 DAGSTER_WAIT = InstanceConcurrencyContext.interval_to_next_pending_claim_check

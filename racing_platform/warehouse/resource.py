@@ -10,9 +10,9 @@ Key types are normalised once, here: `replace_slices` turns every key column sto
 strings of one day are the same day), so rows read back with `query` (DuckDB hands DATE to pandas as
 datetime64) can be mixed with freshly built ones. `query` itself returns what DuckDB returns.
 
-The DuckDB file has one writer at a time. `connect` replaces dagster_duckdb's ~100 s blind backoff with a
-look at who holds the lock (the PID DuckDB names, its open file in /proc): a read-only holder (a notebook,
-a BI tool, `duckdb -readonly`) blocks every writer until it closes, so that fails at once with
+The DuckDB file has one writer at a time. `get_connection` replaces dagster_duckdb's ~100 s blind backoff
+with a look at who holds the lock (the PID DuckDB names, its open file in /proc): a read-only holder (a
+notebook, a BI tool, `duckdb -readonly`) blocks every writer until it closes, so that fails at once with
 `WarehouseHeldByReaderError`; another writer will finish, so that is waited for up to `LOCK_WAIT_S` and
 then raised as `WarehouseBusyError`, a transient fault the step's RetryPolicy retries.
 """
@@ -113,7 +113,7 @@ def _open_mode(pid: int, database: str) -> str:
 
 
 class EmptyReplacementError(RuntimeError):
-    """An empty result would have erased stored rows: treated as an outage, never as data."""
+    """An empty result would have erased stored rows: refused (not retried), never taken as data."""
 
 
 def _schema_sql() -> str:
