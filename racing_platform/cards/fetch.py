@@ -3,7 +3,8 @@
 Every meeting starts with one `getRacesForMeet` call with every runner nested: for a meeting whose
 races have all finished (history) that is all it takes. Otherwise each race not yet finished is also
 fetched on its own (its field before the jump, its result after), so one failing race is recorded
-and the meeting's other races land.
+and the meeting's other races land. A whole-meeting answer the parser refuses is recorded the same way
+(race number null) and the meeting keeps its stored bodies.
 """
 
 from __future__ import annotations
@@ -66,13 +67,17 @@ def fetch_cell(client: RacingComClient, cell: Cell, meetings: pd.DataFrame) -> C
         # statuses may lag (racing.com caches this operation) but only ever towards "not finished",
         # which sends the race to its own, uncached request below.
         meeting_call = client.races_for_meet(meeting.meet_code, full_field=True)
+        try:
+            races = parse_response(
+                meeting_call.payload,
+                operation=RACES_FOR_MEET,
+                variables=meeting_call.variables,
+                context=_context(meeting),
+            ).races
+        except ParseError as exc:  # the meeting's stored bodies stay; this one goes to fetch_failures
+            failures.append(_failure_row(cell, meeting.meet_code, None, meeting_call.operation, exc))
+            continue
         raw.append(_raw_row(client, cell, meeting.meet_code, meeting_call, None))
-        races = parse_response(
-            meeting_call.payload,
-            operation=RACES_FOR_MEET,
-            variables=meeting_call.variables,
-            context=_context(meeting),
-        ).races
         if len(races) and races["race_status"].isin(FINISHED_STATUSES).all():
             continue
         for race in races.sort_values("race_number").itertuples(index=False):
@@ -118,7 +123,7 @@ def _raw_row(client: RacingComClient, cell: Cell, meet_code: str, fetched: Fetch
     }
 
 
-def _failure_row(cell: Cell, meet_code: str, race_number: int, operation: str, exc: Exception) -> dict:
+def _failure_row(cell: Cell, meet_code: str, race_number: int | None, operation: str, exc: Exception) -> dict:
     return {
         "meeting_date": cell.meeting_date,
         "venue_slug": cell.venue_slug,

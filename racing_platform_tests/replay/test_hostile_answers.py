@@ -404,7 +404,7 @@ def test_absurd_weights_and_barriers_are_refused(platform, replay, good, fields,
 
 @pytest.mark.parametrize("listed_date", ["1900-01-01", "2999-12-31"], ids=["far_past", "far_future"])
 def test_a_listing_dating_a_meeting_far_from_the_day_asked_is_refused(platform, replay, good, listed_date):
-    def misdated(answer: dict) -> dict:
+    def mistyped(answer: dict) -> dict:
         _randwick(answer["data"]["GetMeetingByDate"])["date"] = listed_date
         return answer
 
@@ -472,6 +472,25 @@ def test_names_with_control_characters_are_stored_normalised_and_archived_raw(pl
     body = platform.rows("raw_race_cards", "meet_code = ?", [RANDWICK_MEET])["body"].iloc[0]
     entries = json.loads(body)["data"]["getRacesForMeet"][0]["formRaceEntries"]
     assert raw_name in [e["horseName"] for e in entries]  # the raw body keeps what racing.com sent
+
+
+def test_a_whole_meeting_answer_the_parser_refuses_is_recorded_and_the_stored_bodies_kept(
+    platform, replay, good
+):
+    def mistyped(answer: dict) -> dict:
+        answer["data"]["getRacesForMeet"][0]["distance"] = {"metres": 1200}
+        return answer
+
+    replay.endpoint.edit_answers("Races", mistyped)
+    outcome = run_cell(platform, RANDWICK_CELL)
+    assert_refused(outcome, (RANDWICK_CELL,), ("distance",))
+    assert outcome.result.success, outcome.describe()  # recorded like a failed race, not a failed step
+    failures = platform.rows("fetch_failures")
+    assert failures[["meet_code", "operation", "error_type"]].values.tolist() == [
+        [RANDWICK_MEET, "Races", "ParseError"]
+    ]
+    assert failures["race_number"].isna().all()
+    assert_unchanged(platform, good)
 
 
 def test_a_null_race_number_in_the_whole_meeting_answer_is_refused_naming_it(platform, replay, good):
