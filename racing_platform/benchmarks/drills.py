@@ -70,7 +70,9 @@ def run(
     first = last - timedelta(days=days - 1)
     scope = scope or load_settings().demo_scope
     world = generate_world(seed, start=first, end=last)
-    now = f"{last + timedelta(days=1)}T08:00:00Z"
+    # Mid-afternoon of the last day (Sydney): its meetings are live, so their races are fetched one by
+    # one (fields before the jump, results after), as on a racing day; the days before are history.
+    now = f"{last}T05:00:00Z"
     clean = cards_pass(world, now, first, last, scope, fault_rate=0.0, seed=seed)
     faulty = cards_pass(world, now, first, last, scope, fault_rate=fault_rate, seed=seed)
     rows = [
@@ -100,7 +102,8 @@ def cards_pass(world, now: str, first: date, last: date, scope: Scope, *, fault_
     """meetings for the window, then every scoped cell's cards and results, on a fresh instance."""
     with (
         scratch_env("drill-cards"),
-        running_simulator(world, now=now, fault_rate=fault_rate, fault_seed=seed) as sim,
+        # The faults' own random sequence, apart from the world's seed.
+        running_simulator(world, now=now, fault_rate=fault_rate, fault_seed=seed + 1) as sim,
         _platform(sim.url) as (defs, instance, warehouse),
         stopwatch() as took,
     ):
