@@ -404,7 +404,7 @@ def test_absurd_weights_and_barriers_are_refused(platform, replay, good, fields,
 
 @pytest.mark.parametrize("listed_date", ["1900-01-01", "2999-12-31"], ids=["far_past", "far_future"])
 def test_a_listing_dating_a_meeting_far_from_the_day_asked_is_refused(platform, replay, good, listed_date):
-    def mistyped(answer: dict) -> dict:
+    def misdated(answer: dict) -> dict:
         _randwick(answer["data"]["GetMeetingByDate"])["date"] = listed_date
         return answer
 
