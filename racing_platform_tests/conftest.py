@@ -66,13 +66,14 @@ class Platform:
 
 @pytest.fixture
 def platform_for(tmp_path, monkeypatch):
-    """`platform_for(world, now)` starts a simulator over `world` with its clock frozen at `now`."""
+    """`platform_for(world, now, **opts)` starts a simulator over `world` with its clock frozen at `now`
+    (`opts` go to the simulator's `create_app`, e.g. `api_key`)."""
     monkeypatch.setenv("RACING_DATA_DIR", str(tmp_path / "data"))
     warehouse = Warehouse(database=str(tmp_path / "racing.duckdb"))
     with dg.instance_for_test() as instance, ExitStack() as servers:
 
-        def start(world: World, now: str) -> Platform:
-            sim = servers.enter_context(running_simulator(world, now=now))
+        def start(world: World, now: str, **opts) -> Platform:
+            sim = servers.enter_context(running_simulator(world, now=now, **opts))
             return Platform(sim=sim, instance=instance, warehouse=warehouse)
 
         yield start

@@ -34,8 +34,21 @@ def simulator() -> None:
     help="Probability of a random transient fault per GraphQL request.",
 )
 @click.option("--fault-seed", default=0, show_default=True, type=int)
+@click.option(
+    "--api-key",
+    envvar="RACING_SIM_API_KEY",
+    default=None,
+    help="Require this x-api-key (else a 401, as racing.com answers a wrong key). Default: any key.",
+)
 def serve(
-    host: str, port: int, seed: int, now: str | None, frozen: bool, fault_rate: float, fault_seed: int
+    host: str,
+    port: int,
+    seed: int,
+    now: str | None,
+    frozen: bool,
+    fault_rate: float,
+    fault_seed: int,
+    api_key: str | None,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/ and control endpoints under /_sim/ (binds at once, loads the world
     in the background; GraphQL requests wait for it)."""
@@ -43,7 +56,9 @@ def serve(
 
     from racing_platform.simulator.server import create_app
 
-    app = create_app(seed=seed, now=now, frozen=frozen, fault_rate=fault_rate, fault_seed=fault_seed)
+    app = create_app(
+        seed=seed, now=now, frozen=frozen, fault_rate=fault_rate, fault_seed=fault_seed, api_key=api_key
+    )
     click.echo(f"simulator seed={seed} on http://{host}:{port}/ (control: /_sim/health, /_sim/clock, ...)")
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 

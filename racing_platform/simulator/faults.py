@@ -45,6 +45,7 @@ TRANSIENT_FAULTS = (
     {"kind": "status", "status": 429, "retry_after": 1},
     {"kind": "truncate"},
 )
+UNAUTHORIZED = {"kind": "status", "status": 401}
 APPSYNC_ERROR_BODIES = {
     401: ("UnauthorizedException", "You are not authorized to make this call."),
     403: ("ForbiddenException", "Forbidden"),
@@ -333,7 +334,11 @@ def _scratched_emergency_twin(entry: dict) -> dict:
 
 
 class FaultInjector:
-    """ASGI wrapper: logs each GraphQL request, then applies at most one fault to its response."""
+    """ASGI wrapper: logs each GraphQL request, then applies at most one fault to its response.
+
+    With `api_key`, a request whose `x-api-key` is not exactly that key gets AppSync's 401, as racing.com
+    answers a wrong key.
+    """
 
     def __init__(
         self,
@@ -341,11 +346,13 @@ class FaultInjector:
         plan: FaultPlan,
         log: RequestLog,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        api_key: str | None = None,
     ) -> None:
         self.app = app
         self.plan = plan
         self.log = log
         self.sleep = sleep
+        self.api_key = api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in ("GET", "POST"):
@@ -353,9 +360,15 @@ class FaultInjector:
             return
         body = await _read_body(receive)
         request = describe_request(scope, body)
-        fault = self.plan.take(request)
+        fault = UNAUTHORIZED if self._wrong_key(scope) else self.plan.take(request)
         self.log.add(request, fault)
         await self.respond(fault, scope, _replay(body, receive), send)
+
+    def _wrong_key(self, scope: Scope) -> bool:
+        if self.api_key is None:
+            return False
+        sent = dict(scope.get("headers") or []).get(b"x-api-key", b"")
+        return sent.decode("latin-1") != self.api_key
 
     async def respond(self, fault: dict | None, scope: Scope, receive: Receive, send: Send) -> None:
         kind = fault["kind"] if fault else None

@@ -220,13 +220,17 @@ def create_app(
     clock: SimClock | None = None,
     fault_rate: float = 0.0,
     fault_seed: int = 0,
+    api_key: str | None = None,
 ) -> Starlette:
-    """The whole simulator as one ASGI app. With no `world`, `load_world(seed)` runs in the background."""
+    """The whole simulator as one ASGI app. With no `world`, `load_world(seed)` runs in the background.
+
+    With `api_key`, GraphQL requests must send it as `x-api-key` (else AppSync's 401); without, any key.
+    """
     sim_clock = clock or SimClock(now, frozen=frozen)
     holder = WorldHolder(world, seed)
     plan = FaultPlan(fault_rate=fault_rate, seed=fault_seed)
     request_log = RequestLog()
-    endpoint = FaultInjector(GraphQLEndpoint(holder, sim_clock), plan, request_log)
+    endpoint = FaultInjector(GraphQLEndpoint(holder, sim_clock), plan, request_log, api_key=api_key)
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse(

@@ -51,6 +51,18 @@ def test_401_looks_like_appsync(sim):
     }
 
 
+def test_with_a_key_configured_only_that_exact_key_gets_an_answer(small_world):
+    with running_simulator(small_world, now=RACE_MORNING, api_key="da2-right") as sim:
+
+        def status(key: str | None) -> int:
+            headers = {"x-api-key": key} if key is not None else {}
+            body = {"query": MEETINGS, "variables": {"date": "2026-03-07"}}
+            return requests.post(sim.url, json=body, headers=headers, timeout=10).status_code
+
+        assert [status(k) for k in ("da2-right", "da2-wrong", "DA2-RIGHT", None)] == [200, 401, 401, 401]
+        assert [r["fault"] for r in sim.control.requests_log()] == [None, "status", "status", "status"]
+
+
 def test_latency_delays_the_answer_past_a_client_timeout(sim):
     sim.control.queue_faults([{"kind": "latency", "seconds": 0.6}])
     with pytest.raises(requests.exceptions.ReadTimeout):

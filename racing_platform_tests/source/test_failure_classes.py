@@ -269,7 +269,8 @@ def _key_carriers(platform, result, capfd, roots: list[Path]) -> dict[str, str]:
 def test_a_real_run_with_a_crlf_key_succeeds_and_a_rejected_key_fails_at_once_neither_leaking_it(
     platform_for, tiny_world, monkeypatch, capfd, tmp_path
 ):
-    platform = platform_for(tiny_world, AFTER_MEETING)
+    # The simulator checks the key as racing.com does: only the stripped key gets through.
+    platform = platform_for(tiny_world, AFTER_MEETING, api_key=TEST_API_KEY)
     monkeypatch.setenv("RACING_COM_API_KEY", TEST_API_KEY + "\r")
     resources = {
         "racing_com": RacingComResource(
@@ -298,9 +299,7 @@ def test_a_real_run_with_a_crlf_key_succeeds_and_a_rejected_key_fails_at_once_ne
     for where, text in _key_carriers(platform, stripped, capfd, roots).items():
         assert TEST_API_KEY not in text, where
 
-    platform.sim.control.queue_faults(
-        [{"kind": "status", "status": 401}], match={"operation": "GetMeetingByDate"}
-    )
+    monkeypatch.setenv("RACING_COM_API_KEY", TEST_API_KEY[::-1])  # a key racing.com does not know
     rejected, elapsed = run()
     assert not rejected.success and elapsed < 10
     events = [e.event_type_value for e in rejected.all_events]
@@ -310,4 +309,4 @@ def test_a_real_run_with_a_crlf_key_succeeds_and_a_rejected_key_fails_at_once_ne
     carriers = _key_carriers(platform, rejected, capfd, roots)
     assert any("AuthError" in text for text in carriers.values())
     for where, text in carriers.items():
-        assert TEST_API_KEY not in text, where
+        assert TEST_API_KEY not in text and TEST_API_KEY[::-1] not in text, where
