@@ -136,6 +136,16 @@ def _failure_row(cell: Cell, meet_code: str, race_number: int | None, operation:
     }
 
 
+def _fate(refused: pd.DataFrame) -> pd.Series:
+    stored = refused.get("body_source", pd.Series("fetched", index=refused.index)).eq("stored")
+    return stored.map(
+        {
+            False: " stays in the archive; the stored body is kept.",
+            True: " was stored earlier: dropped from raw_race_cards, kept in the archive.",
+        }
+    )
+
+
 def refusal_failures(cell: Cell, refused: pd.DataFrame) -> pd.DataFrame:
     """fetch_failures rows for the answers `accept_answers` refused: one per body, race and broken rule."""
     if refused.empty:
@@ -163,7 +173,7 @@ def refusal_failures(cell: Cell, refused: pd.DataFrame) -> pd.DataFrame:
         + rule_text
         + " Refused body "
         + refused["body_sha256"]
-        + " stays in the archive; the stored body is kept."
+        + _fate(refused)
     )
     return pd.DataFrame(
         {

@@ -19,7 +19,7 @@ import pandera.errors
 import pandera.pandas as pa
 
 from racing_platform import contracts
-from racing_platform.cards.tables import CellTables, parse_cell
+from racing_platform.cards.tables import CellTables, UnreadableBody, parse_cell
 from racing_platform.partitions import Cell
 from racing_platform.warehouse.resource import Warehouse
 
@@ -184,7 +184,13 @@ RULES = (
     ),
     Rule("runner_has_race", "Every runner's race is among the answer's races.", _runner_has_race),
 )
-RULE_TEXT = {rule.name: rule.text for rule in RULES}
+# Judged before the rules: a body they cannot be applied to.
+READABLE = (
+    "readable",
+    "A raw body is stored only if the parser can read it (source/formats.py); one stored before the parser "
+    "grew stricter is dropped from raw_race_cards (the archive keeps it) rather than jam its cell.",
+)
+RULE_TEXT = {rule.name: rule.text for rule in RULES} | dict([READABLE])
 
 CARD_TABLES = frozenset({"races", "runners", "odds", "odds_flucs"})
 RESULT_TABLES = frozenset({"results"})
@@ -313,7 +319,17 @@ def accept_answers(
     stored: StoredCell | None = None
     while True:
         candidate = latest_per_request(stored_raw, fetched)
-        tables = parse_cell(candidate, meetings)
+        try:
+            tables = parse_cell(candidate, meetings)
+        except UnreadableBody as exc:
+            source, row = exc.body
+            if source == "fetched":
+                refused.append(_unreadable(fetched.loc[[row]], exc, source))
+                fetched = fetched.drop(index=row)
+            else:
+                refused.append(_unreadable(stored_raw.loc[[row]], exc, source))
+                stored_raw = stored_raw.drop(index=row)
+            continue
         stored = stored or load_stored(tables.races["race_code"])
         blamed = _blame(validate_cell_answer(cell, tables, stored), tables.sources, candidate)
         if not refused:  # first pass: also the rows of fetched bodies that other bodies outrank
@@ -329,6 +345,26 @@ def accept_answers(
         body = fetched[["meet_code", "race_number", "operation", "sha256"]].add_prefix("body_")
         refused.append(blamed.merge(body, left_on="body", right_index=True))
         fetched = fetched.drop(index=blamed["body"].unique())
+
+
+def _unreadable(body: pd.DataFrame, exc: UnreadableBody, source: str) -> pd.DataFrame:
+    """The refusal row of a body the parser cannot read (`source`: "fetched" or "stored")."""
+    return pd.DataFrame(
+        {
+            "table": "raw_race_cards",
+            "rule": READABLE[0],
+            "field": exc.field or "",
+            "meet_code": body["meet_code"].to_numpy(),
+            "race_number": body["race_number"].astype("Int64").to_numpy(),
+            "race_code": exc.race,
+            "detail": str(exc),
+            "body_meet_code": body["meet_code"].to_numpy(),
+            "body_race_number": body["race_number"].astype("Int64").to_numpy(),
+            "body_operation": body["operation"].to_numpy(),
+            "body_sha256": body["sha256"].to_numpy(),
+            "body_source": source,
+        }
+    )
 
 
 def _outranked_contract_breaches(tables: CellTables) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from racing_platform.source.parsers import (
     RACE_RESULTS,
     RACES_FOR_MEET,
     RACES_NO_CACHE,
+    ParseError,
     empty_table,
     parse_response,
 )
@@ -53,25 +54,36 @@ class CellTables:
             yield table, getattr(self, table)
 
 
+class UnreadableBody(ParseError):
+    """One of the cell's raw bodies the parser refuses; `body` is its index label in the frame parsed."""
+
+    def __init__(self, body, sha256: str, exc: ParseError) -> None:
+        super().__init__(f"raw body {sha256}: {exc}", operation=exc.operation, field=exc.field, race=exc.race)
+        self.body = body
+
+
 def parse_cell(raw: pd.DataFrame, meetings: pd.DataFrame) -> CellTables:
     """Parse every raw response of a cell with its meeting as context and pick each race's best rows."""
     context = meetings.set_index("meet_code")
     parsed: dict[str, list[pd.DataFrame]] = {table: [] for table in CELL_TABLES}
     for body, row in zip(raw.index, raw.itertuples(index=False), strict=True):
         meeting = context.loc[row.meet_code]
-        tables = parse_response(
-            json.loads(row.body),
-            operation=OPERATION_ALIASES.get(row.operation),
-            variables=json.loads(row.variables),
-            context={
-                "meet_code": row.meet_code,
-                "meeting_date": meeting["meeting_date"],
-                "venue": meeting["venue"],
-                "venue_slug": meeting["venue_slug"],
-                "state": meeting["state"],
-            },
-            fetched_at=row.first_fetched_at,
-        )
+        try:
+            tables = parse_response(
+                json.loads(row.body),
+                operation=OPERATION_ALIASES.get(row.operation),
+                variables=json.loads(row.variables),
+                context={
+                    "meet_code": row.meet_code,
+                    "meeting_date": meeting["meeting_date"],
+                    "venue": meeting["venue"],
+                    "venue_slug": meeting["venue_slug"],
+                    "state": meeting["state"],
+                },
+                fetched_at=row.first_fetched_at,
+            )
+        except ParseError as exc:
+            raise UnreadableBody(body, row.sha256, exc) from exc
         for table in CELL_TABLES:
             frame = getattr(tables, table)
             if len(frame):

@@ -281,3 +281,22 @@ def test_a_race_answered_without_its_stored_status_is_a_breach():
     breaches = validate_cell_answer(cell, tables, stored)
     assert list(breaches["rule"]) == ["status_kept"] and list(breaches["field"]) == ["race_status"]
     assert list(breaches["race_number"]) == [6] and breaches["detail"][0] == "stored Paying, the answer none"
+
+
+def test_a_stored_body_the_parser_now_refuses_is_dropped_not_left_to_jam_its_cell(platform_for, tiny_world):
+    platform, stored = _stored_good_cell(platform_for, tiny_world, RACE_MORNING)  # races fetched one by one
+
+    def unreadable(entries: list[dict]) -> None:
+        entries[0]["weight"] = {"kg": 58}  # a shape the parser refuses, stored by an older version
+
+    _edit_stored_body(platform, "6100022", unreadable)
+    bad = platform.rows("raw_race_cards").query("race_number == 2")["sha256"].tolist()
+    # After the meeting only the whole-meeting answer is fetched: R2's own stored body is not replaced.
+    result = platform_for(tiny_world, AFTER_MEETING).materialize(CARDS, CELL)
+
+    assert result.success
+    refused = _refusals(platform)
+    assert set(refused["race_number"]) == {2} and all("broke readable" in m for m in refused["message"])
+    assert all("dropped from raw_race_cards, kept in the archive" in m for m in refused["message"])
+    assert not set(bad) & set(platform.rows("raw_race_cards")["sha256"])
+    assert set(platform.rows("runners")["race_code"]) == set(stored["runners"]["race_code"])
