@@ -57,7 +57,7 @@ def test_racing_platform_fails_dead_runs_before_it_launches_a_run(project_instan
 
     @dg.asset(pool=DUCKDB_POOL)
     def next_write() -> None:
-        pass
+        """A step that needs the `duckdb` slot the dead run holds."""
 
     result = run_assets(dg.Definitions(assets=[next_write]), project_instance, ["next_write"])
 

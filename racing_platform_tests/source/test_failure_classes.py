@@ -53,7 +53,7 @@ def answering(answer: Answer) -> Iterator[str]:
             answer(self)
 
         def log_message(self, *args) -> None:
-            pass
+            """Quiet: the tests read the answers, not the server's log."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

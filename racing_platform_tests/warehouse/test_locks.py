@@ -56,8 +56,8 @@ def holding(warehouse: Warehouse, mode: str, seconds: float = 60.0) -> Iterator[
 def test_a_read_only_holder_fails_the_writer_at_once_naming_its_process(warehouse):
     with holding(warehouse, "read-only") as reader:
         started = time.monotonic()
-        with pytest.raises(WarehouseHeldByReaderError) as caught, warehouse.connect():
-            pass
+        with pytest.raises(WarehouseHeldByReaderError) as caught, warehouse.connect() as conn:
+            conn.execute("SELECT 1")
         elapsed = time.monotonic() - started
     assert elapsed < 5
     message = str(caught.value)
@@ -80,8 +80,8 @@ def test_a_writer_holding_the_lock_too_long_is_a_transient_fault_naming_it(wareh
     monkeypatch.setattr(resource, "LOCK_WAIT_S", 1.0)
     with holding(warehouse, "read-write") as writer:
         started = time.monotonic()
-        with pytest.raises(WarehouseBusyError) as caught, warehouse.connect():
-            pass
+        with pytest.raises(WarehouseBusyError) as caught, warehouse.connect() as conn:
+            conn.execute("SELECT 1")
         elapsed = time.monotonic() - started
     assert 1.0 <= elapsed < 4
     assert f"process {writer.pid} (" in str(caught.value) and "another writer" in str(caught.value)
