@@ -15,7 +15,7 @@ CHECK = "cell_asset_contract"
 
 
 class SourceHiccup(TransientFault):
-    pass
+    """A fault worth retrying: the cell run must let it reach the RetryPolicy."""
 
 
 def _run(instance: dg.DagsterInstance, process, partitions: list[str]) -> dg.ExecuteInProcessResult:
