@@ -3,8 +3,9 @@
 `WorldIndex` builds lookups once per world (the truth columns are dropped here, so no response can
 carry them). `Renderer` turns index rows into dicts whose keys are the schema's field names and whose
 values use racing.com's formats ("56.5kg", "$3.10", "2.97L", "1400m", centisecond strings, JSON-string
-prize money and lastFive, 0/1 ints for isTrial). Expensive sub-objects (horse, odds, races of a meeting)
-are callables: graphql-core's default resolver calls them only when a document selects the field.
+prize money and lastFive, 0/1 ints for isTrial). Expensive sub-objects (horse, odds, flucsWin, races of a
+meeting) are callables: the executor (`execute.py`, or graphql-core's default resolver) calls them only
+when a document selects the field.
 
 The visibility rules live in `clock.py`; every method here takes `now` and applies them.
 """
@@ -23,10 +24,13 @@ from itertools import permutations
 
 import numpy as np
 import pandas as pd
+from pandas.core.dtypes.cast import maybe_box_native
 
 from racing_platform.simulator import clock
 from racing_platform.simulator.world.model import TRUTH_COLUMNS, World
 
+# An odds dict's price series, for the renderer only: no schema field has this name, no answer shows it.
+PRICES = "_prices"
 SPELL = pd.Timedelta(days=84)  # a gap of 12 weeks starts a new preparation (first-up)
 CLOCKWISE_STATES = {"NSW", "QLD"}
 SEASON_TIMEZONE = "Australia/Melbourne"
@@ -77,10 +81,17 @@ def _slices(sorted_keys: np.ndarray) -> dict[str, tuple[int, int]]:
 
 def _nanoseconds(stamps: pd.Series) -> np.ndarray:
     """UTC nanoseconds since the epoch; missing instants become +inf-like (never happened)."""
-    values = pd.to_datetime(stamps, utc=True).dt.as_unit("ns")
-    out = values.array.asi8.copy()
-    out[values.isna().to_numpy()] = np.iinfo(np.int64).max
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):  # already instants: to_datetime would scan them
+        values = stamps.array.as_unit("ns")
+    else:
+        values = pd.to_datetime(stamps, utc=True).array.as_unit("ns")
+    out = values.asi8.copy()
+    out[values.isna()] = np.iinfo(np.int64).max
     return out
+
+
+def _utc_stamp(nanoseconds: int) -> pd.Timestamp:
+    return pd.Timestamp(nanoseconds, tz="UTC")
 
 
 def _prize_list(value) -> list:
@@ -90,6 +101,11 @@ def _prize_list(value) -> list:
 def missing(value) -> bool:
     if value is None:
         return True
+    kind = type(value)
+    if kind is float:
+        return value != value
+    if kind is str or kind is int or kind is bool:
+        return False
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -105,6 +121,50 @@ def _records(frame: pd.DataFrame, table: str) -> list[dict]:
     nothing non-JSON reaches a response."""
     frame = frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore")
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+class _RowSlices:
+    """`_records` of row ranges of one frame, without pandas per call (a race's entries, a meeting's races).
+
+    The frame's columns are taken apart once; a slice becomes dicts from plain lists, with the values
+    `_records` gives: Python scalars, Timestamps for datetimes, None for every kind of missing value.
+    """
+
+    def __init__(self, frame: pd.DataFrame, table: str) -> None:
+        frame = frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore")
+        self.columns = list(frame.columns)
+        self._values = [_column_values(frame[c]) for c in self.columns]
+
+    def records(self, start: int, stop: int) -> list[dict]:
+        columns = [values(start, stop) for values in self._values]
+        return [dict(zip(self.columns, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _column_values(column: pd.Series):
+    """start, stop -> that range of the column as `_records` shows it."""
+    array = column.array
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return lambda a, b: [None if v is pd.NaT else v for v in array[a:b].astype(object)]
+    if column.dtype == object:
+        values, isna = column.to_numpy(), pd.isna(column.to_numpy())
+        return lambda a, b: [
+            None if na else maybe_box_native(v) for v, na in zip(values[a:b], isna[a:b], strict=True)
+        ]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biu":
+        values = column.to_numpy()
+        return lambda a, b: values[a:b].tolist()
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+        values = column.to_numpy()
+        return lambda a, b: [None if v != v else v for v in values[a:b].tolist()]
+    if pd.api.types.is_integer_dtype(column.dtype):  # nullable Int64: ints and a mask, not 900k objects
+        values, isna = column.to_numpy(dtype="int64", na_value=0), column.isna().to_numpy()
+        return lambda a, b: [
+            None if na else v for v, na in zip(values[a:b].tolist(), isna[a:b].tolist(), strict=True)
+        ]
+    values, isna = column.to_numpy(dtype=object), column.isna().to_numpy()
+    return lambda a, b: [
+        None if na else maybe_box_native(v) for v, na in zip(values[a:b], isna[a:b], strict=True)
+    ]
 
 
 def _with_str(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -133,6 +193,18 @@ def fmt_kg(kg: float) -> str:
 
 def fmt_price(price) -> str | None:
     return None if missing(price) else f"${float(price):.2f}"
+
+
+def _money(price: float) -> str | None:
+    """fmt_price of a Python float (a price series holds nothing else), without its checks."""
+    return f"${price:.2f}" if price == price else None
+
+
+def _flucs(times: list[int], prices: list[float]):
+    """flucsWin, rendered only when a document selects it (a race's moves run to thousands)."""
+    return lambda _info, **_: [
+        {"updateTime": t, "amount": _money(p)} for t, p in zip(times, prices, strict=True)
+    ]
 
 
 def fmt_plain_price(price) -> str | None:
@@ -266,11 +338,13 @@ class WorldIndex:
 
         races = _with_str(world.races, "race_code", "meet_code")
         self._races = races.sort_values(["meet_code", "race_number"], kind="stable").reset_index(drop=True)
+        self._prize_lists = self._races["prize_money"].to_numpy()
         self._race_slices = _slices(self._races["meet_code"].to_numpy())
         self._race_codes = pd.Index(self._races["race_code"])
+        self._race_rows = _RowSlices(self._races, "races")
         horses = _with_str(world.horses.drop(columns=TRUTH_COLUMNS["horses"], errors="ignore"), "horse_code")
         self._horse_columns = {c: horses[c].to_numpy() for c in horses.columns}
-        self._horse_codes = pd.Index(horses["horse_code"])
+        self._horse_position = {code: i for i, code in enumerate(horses["horse_code"])}
 
         entries = _with_str(
             world.entries.drop(columns=TRUTH_COLUMNS["entries"], errors="ignore"),
@@ -282,6 +356,7 @@ class WorldIndex:
         entries["emergency"] = entries["emergency"].astype(bool)
         self._entries = entries.sort_values(["race_code", "saddlecloth", "emergency"], kind="stable")
         self._entry_slices = _slices(self._entries["race_code"].to_numpy())
+        self._entry_rows = _RowSlices(self._entries, "entries")
         finished = self._entries["finish"].to_numpy(dtype=float, na_value=np.nan) < 100
         self.runners_count = self._entries[finished].groupby("race_code").size().to_dict()
         self._runs, self._run_slices = self._runs_columns(self._entries)
@@ -291,6 +366,8 @@ class WorldIndex:
         self._entries_for = lru_cache(maxsize=4096)(self._entry_records)
         self._runs_for = lru_cache(maxsize=65536)(self._horse_runs)
         self._odds = lru_cache(maxsize=512)(self._load_odds)
+        # A race's start and a meeting's fields time are shared by every entry: one Timestamp each.
+        self._utc_stamp = lru_cache(maxsize=1 << 17)(_utc_stamp)
 
     def _runs_columns(
         self, entries: pd.DataFrame
@@ -347,14 +424,14 @@ class WorldIndex:
         bounds = self._race_slices.get(str(meet_code))
         if bounds is None:
             return ()
-        return tuple(_records(self._races.iloc[bounds[0] : bounds[1]], "races"))
+        return tuple(self._race_rows.records(*bounds))
 
     def has_race(self, race_code: str) -> bool:
         return str(race_code) in self._race_codes
 
     def _horse_record(self, horse_code: str) -> dict | None:
-        position = self._horse_codes.get_indexer([str(horse_code)])[0]
-        if position < 0:
+        position = self._horse_position.get(str(horse_code))
+        if position is None:
             return None
         return {c: _or_none(values[position]) for c, values in self._horse_columns.items()}
 
@@ -362,21 +439,22 @@ class WorldIndex:
         bounds = self._run_slices.get(horse_code)
         if bounds is None:
             return ()
-        c, declared_after = self._runs, clock.RESULT_DECLARED_AFTER.value
-        prize_lists = self._races["prize_money"].to_numpy()
+        a, b = bounds
+        c = {name: values[a:b].tolist() for name, values in self._runs.items()}
+        stamp, declared_after = self._utc_stamp, clock.RESULT_DECLARED_AFTER.value
+        prize_lists = self._prize_lists
         runs = []
-        for i in range(*bounds):
+        for i in range(b - a):
             finish = None if missing(c["finish"][i]) else int(c["finish"][i])
             prizes = _prize_list(prize_lists[c["race_pos"][i]])
-            start_ns = int(c["start_ns"][i])
             runs.append(
                 Run(
                     entry_id=c["entry_id"][i],
                     race_code=c["race_code"][i],
                     meet_code=c["meet_code"][i],
-                    start=pd.Timestamp(start_ns, tz="UTC"),
-                    fields_at=pd.Timestamp(int(c["fields_ns"][i]), tz="UTC"),
-                    declared_at=pd.Timestamp(start_ns + declared_after, tz="UTC"),
+                    start=stamp(c["start_ns"][i]),
+                    fields_at=stamp(c["fields_ns"][i]),
+                    declared_at=stamp(c["start_ns"][i] + declared_after),
                     meeting_date=c["meeting_date"][i],
                     finish=finish,
                     margin=_or_none(c["margin_lengths"][i]),
@@ -411,7 +489,7 @@ class WorldIndex:
         bounds = self._entry_slices.get(race_code)
         if bounds is None:
             return ()
-        return tuple(_records(self._entries.iloc[bounds[0] : bounds[1]], "entries"))
+        return tuple(self._entry_rows.records(*bounds))
 
     def entries(self, race_code: str) -> tuple[dict, ...]:
         """A race's entries in saddlecloth order (emergencies after a main-field twin)."""
@@ -704,8 +782,8 @@ class Renderer:
         emergency_number = _or_none(entry["emergency_number"])
         silk = f"https://cdn.silks.racing.com/bb/{entry['trainer_code']}.png"
         win_prices = [o for o in odds if o["providerCode"] == self._reference_provider(odds)]
-        flucs = [f["amount"] for f in (win_prices[0]["flucsWin"] if win_prices else [])]
-        fluc_prices = [float(a.lstrip("$")) for a in flucs]
+        # the first three moves as flucsWin shows them (to the cent)
+        fluc_prices = [float(_money(p)[1:]) for p in (win_prices[0][PRICES][:3] if win_prices else [])]
         prizes = _prize_list(race["prize_money"])
         return {
             "id": entry["entry_id"],
@@ -873,9 +951,8 @@ class Renderer:
                     "deepLinkWin": None,
                     "deepLinkPlace": None,
                     "deepLinkRace": None,
-                    "flucsWin": [
-                        {"updateTime": t, "amount": fmt_price(p)} for t, p in zip(times, prices, strict=True)
-                    ],
+                    "flucsWin": _flucs(times, prices),
+                    PRICES: prices,
                 }
             )
         return out

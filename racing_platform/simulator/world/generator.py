@@ -318,37 +318,51 @@ class OddsBook:
         self.market_score = dict(zip(market["entry_id"], market["market_score"], strict=True))
         self._by_race: dict[str, np.ndarray] | None = None
 
-    def market_scores(self, entry_ids: pd.Series) -> np.ndarray:
+    def market_scores(self, entry_ids: pd.Series | np.ndarray) -> np.ndarray:
         # A race has a dozen entries: dict lookups, not Series.map (which rebuilds a 900k-row index per call).
         return np.array([self.market_score[e] for e in entry_ids], dtype=float)
 
     def __call__(self, race_code: str) -> pd.DataFrame:
-        world = self.world
         if self._by_race is None:
-            self._by_race = world.entries.groupby("race_code").indices
-            self._race_pos = dict(zip(world.races["race_code"], range(len(world.races)), strict=True))
-            self._meet_pos = dict(zip(world.meetings["meet_code"], range(len(world.meetings)), strict=True))
+            self._prepare()
         if race_code not in self._race_pos:
             raise KeyError(f"odds_for_race: unknown race_code {race_code!r}")
-        race = world.races.iloc[self._race_pos[race_code]]
-        meeting = world.meetings.iloc[self._meet_pos[race["meet_code"]]]
-        if meeting["is_trial"] or meeting["is_jumpout"]:
+        race = self._race_pos[race_code]
+        meeting = self._meet_pos[self._race_meet[race]]
+        if self._trial_or_jumpout[meeting]:
             return pd.DataFrame(columns=ODDS_COLUMNS)
-        entries = world.entries.iloc[self._by_race.get(race_code, [])]
-        entries = entries[~(entries["emergency"] & entries["scratched_at"].notna())]  # never got a start
-        opens_at = meeting["fields_at"] + pd.Timedelta(minutes=30 + int(race_code) % 150)
-        closes_at = meeting["abandoned_at"] if meeting["abandoned"] else None
+        rows = self._by_race.get(race_code, np.empty(0, dtype=np.int64))
+        rows = rows[~(self._emergency[rows] & self._scratched[rows])]  # never got a start
+        entry_ids = self._entry_id[rows]
+        opens_at = self._fields_at[meeting] + pd.Timedelta(minutes=30 + int(race_code) % 150)
         return race_odds(
-            world.seed,
+            self.world.seed,
             int(race_code),
-            entries["entry_id"].astype(np.int64).to_numpy(),
-            entries["entry_id"].to_numpy(),
-            self.market_scores(entries["entry_id"]),
-            entries["scratched_at"],
+            entry_ids.astype(np.int64),
+            entry_ids,
+            self.market_scores(entry_ids),
+            self._scratched_at[rows],
             opens_at,
-            race["start_time_utc"],
-            closes_at,
+            self._start_time[race],
+            self._abandoned_at[meeting] if self._abandoned[meeting] else None,
         )
+
+    def _prepare(self) -> None:
+        """The columns a race's odds read, as arrays: a race then costs no pandas row selection."""
+        world = self.world
+        self._by_race = world.entries.groupby("race_code").indices
+        self._race_pos = dict(zip(world.races["race_code"], range(len(world.races)), strict=True))
+        self._meet_pos = dict(zip(world.meetings["meet_code"], range(len(world.meetings)), strict=True))
+        self._race_meet = world.races["meet_code"].to_numpy()
+        self._start_time = world.races["start_time_utc"].array
+        meetings = world.meetings
+        self._trial_or_jumpout = (meetings["is_trial"] | meetings["is_jumpout"]).to_numpy(dtype=bool)
+        self._abandoned = meetings["abandoned"].to_numpy(dtype=bool)
+        self._abandoned_at, self._fields_at = meetings["abandoned_at"].array, meetings["fields_at"].array
+        self._entry_id = world.entries["entry_id"].to_numpy()
+        self._emergency = world.entries["emergency"].to_numpy(dtype=bool)
+        self._scratched_at = world.entries["scratched_at"].array
+        self._scratched = world.entries["scratched_at"].notna().to_numpy()
 
 
 def _condition(rating: np.ndarray) -> np.ndarray:

@@ -96,7 +96,14 @@ ODDS_COLUMNS = [
 ]
 
 HORSE_COLUMNS = [
-    "horse_code", "horse_name", "sex", "foal_date", "colour", "sire", "dam", "country",
+    "horse_code",
+    "horse_name",
+    "sex",
+    "foal_date",
+    "colour",
+    "sire",
+    "dam",
+    "country",
     "ability",  # float (truth)
     "distance_pref_m",  # float (truth)
     "going_pref",  # float (truth): + likes wet, - likes firm
@@ -132,9 +139,13 @@ class World:
     def check_columns(self) -> None:
         """Fail fast when a generator forgets or renames a column the server relies on."""
         expected = {
-            "venues": VENUE_COLUMNS, "meetings": MEETING_COLUMNS, "races": RACE_COLUMNS,
-            "entries": ENTRY_COLUMNS, "horses": HORSE_COLUMNS,
-            "jockeys": JOCKEY_COLUMNS, "trainers": TRAINER_COLUMNS,
+            "venues": VENUE_COLUMNS,
+            "meetings": MEETING_COLUMNS,
+            "races": RACE_COLUMNS,
+            "entries": ENTRY_COLUMNS,
+            "horses": HORSE_COLUMNS,
+            "jockeys": JOCKEY_COLUMNS,
+            "trainers": TRAINER_COLUMNS,
         }
         for name, cols in expected.items():
             missing = [c for c in cols if c not in getattr(self, name).columns]
