@@ -9,7 +9,6 @@ and the meeting's other races land. A whole-meeting answer the parser refuses is
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -77,7 +76,7 @@ def fetch_cell(client: RacingComClient, cell: Cell, meetings: pd.DataFrame) -> C
         except ParseError as exc:  # the meeting's stored bodies stay; this one goes to fetch_failures
             failures.append(_failure_row(cell, meeting.meet_code, None, meeting_call.operation, exc))
             continue
-        raw.append(_raw_row(client, cell, meeting.meet_code, meeting_call, None))
+        raw.append(_raw_row(cell, meeting.meet_code, meeting_call, None))
         if len(races) and races["race_status"].isin(FINISHED_STATUSES).all():
             continue
         for race in races.sort_values("race_number").itertuples(index=False):
@@ -90,7 +89,7 @@ def fetch_cell(client: RacingComClient, cell: Cell, meetings: pd.DataFrame) -> C
             except RACE_LEVEL_ERRORS as exc:
                 failures.append(_failure_row(cell, meeting.meet_code, int(race.race_number), operation, exc))
                 continue
-            raw.append(_raw_row(client, cell, meeting.meet_code, fetched, int(race.race_number)))
+            raw.append(_raw_row(cell, meeting.meet_code, fetched, int(race.race_number)))
     return CellFetch(
         raw=pd.DataFrame(raw, columns=RAW_COLUMNS).astype({"race_number": "Int64"}),
         failures=pd.DataFrame(failures, columns=FAILURE_COLUMNS).astype({"race_number": "Int64"}),
@@ -107,8 +106,8 @@ def _context(meeting) -> dict:
     }
 
 
-def _raw_row(client: RacingComClient, cell: Cell, meet_code: str, fetched: FetchedResponse, race_number):
-    record = client.archive.get(fetched.sha256)
+def _raw_row(cell: Cell, meet_code: str, fetched: FetchedResponse, race_number):
+    """The body text and fetch times are the archive's own, as `record_answer` returned them."""
     return {
         "meeting_date": cell.meeting_date,
         "venue_slug": cell.venue_slug,
@@ -117,9 +116,9 @@ def _raw_row(client: RacingComClient, cell: Cell, meet_code: str, fetched: Fetch
         "race_number": race_number,
         "variables": canonical_json(fetched.variables),
         "sha256": fetched.sha256,
-        "first_fetched_at": record.first_fetched_at if record else fetched.fetched_at,
-        "last_fetched_at": record.last_fetched_at if record else fetched.fetched_at,
-        "body": json.dumps(fetched.payload, separators=(",", ":")),
+        "first_fetched_at": fetched.first_fetched_at,
+        "last_fetched_at": fetched.last_fetched_at,
+        "body": fetched.body_text,
     }
 
 

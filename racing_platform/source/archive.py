@@ -9,6 +9,12 @@ served, which is what a point-in-time re-parse needs. Only server bodies go in: 
 
 `outcome` records how the client classified the answer ("ok", "graphql_error", "auth_error",
 "shape_error"), so failed answers stay inspectable while re-parsing reads only the "ok" ones by default.
+
+Cost per answer matters for season backfills (a whole meeting is ~220 kB of JSON): the body is serialised
+once and that text serves the hash, the stored blob and the caller's raw row; gzip runs at level 3 (any
+level reads back the same, and the hash is of the text, not of the blob); and each process keeps one
+SQLite connection per thread, so a write is one autocommit statement instead of an open, insert, read-back
+and the WAL checkpoint SQLite runs when the last connection to a database closes.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -27,6 +35,7 @@ from typing import Any
 from racing_platform.source.config import ClientConfig, default_archive_path
 
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_GZIP_LEVEL = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     sha256 TEXT PRIMARY KEY,
@@ -53,8 +62,19 @@ def canonical_json(value: Any) -> str:
 
 
 def content_sha256(operation: str, variables: dict[str, Any], body: Any) -> str:
-    document = {"operation": operation, "variables": variables, "body": body}
-    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+    return _document_sha256(operation, canonical_json(variables), canonical_json(body).encode("utf-8"))
+
+
+def _document_sha256(operation: str, variables_text: str, body_utf8: bytes) -> str:
+    """sha256 of `canonical_json({"operation", "variables", "body"})`, built from texts already serialised.
+
+    Sorted keys put "body" first, then "operation", then "variables"; nested values serialise the same
+    inside the document as alone, so this is byte for byte the document the archive has always hashed.
+    """
+    digest = hashlib.sha256(b'{"body":')
+    digest.update(body_utf8)
+    digest.update(f',"operation":{canonical_json(operation)},"variables":{variables_text}}}'.encode())
+    return digest.hexdigest()
 
 
 def _format_time(moment: datetime) -> str:
@@ -65,6 +85,17 @@ def _format_time(moment: datetime) -> str:
 
 def _parse_time(text: str) -> datetime:
     return datetime.strptime(text, _TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ArchivedAnswer:
+    """What `ResponseArchive.record_answer` stored or found: the key, the canonical body text and the
+    content's first and last fetch times as the archive holds them after this fetch."""
+
+    sha256: str
+    body_text: str
+    first_fetched_at: datetime
+    last_fetched_at: datetime
 
 
 @dataclass(frozen=True)
@@ -83,9 +114,10 @@ class ResponseArchive:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        self._local = threading.local()
+        db = self._connection()
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_SCHEMA)
 
     @classmethod
     def from_config(cls, config: ClientConfig) -> ResponseArchive:
@@ -104,23 +136,45 @@ class ResponseArchive:
         outcome: str = "ok",
     ) -> str:
         """Store `body` (or just note that it was seen again) and return its sha256."""
-        sha = content_sha256(operation, variables, body)
+        return self.record_answer(operation, variables, body, fetched_at=fetched_at, outcome=outcome).sha256
+
+    def record_answer(
+        self,
+        operation: str,
+        variables: dict[str, Any],
+        body: Any,
+        *,
+        fetched_at: datetime,
+        outcome: str = "ok",
+    ) -> ArchivedAnswer:
+        """`record`, also returning the canonical body text and the content's fetch times (one statement)."""
         stamp = _format_time(fetched_at)
-        compressed = gzip.compress(canonical_json(body).encode("utf-8"), mtime=0)
-        with closing(self._connect()) as db:
-            db.execute(
+        body_text = canonical_json(body)
+        body_utf8 = body_text.encode("utf-8")
+        variables_text = canonical_json(variables)
+        sha = _document_sha256(operation, variables_text, body_utf8)
+        compressed = gzip.compress(body_utf8, compresslevel=_GZIP_LEVEL, mtime=0)
+        [(first, last)] = (
+            self._connection()
+            .execute(
                 "INSERT INTO responses (sha256, operation, variables, body, outcome,"
                 " first_fetched_at, last_fetched_at, fetch_count) VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
                 " ON CONFLICT(sha256) DO UPDATE SET"
                 " last_fetched_at = max(last_fetched_at, excluded.last_fetched_at),"
-                " fetch_count = fetch_count + 1",
-                (sha, operation, canonical_json(variables), compressed, outcome, stamp, stamp),
+                " fetch_count = fetch_count + 1"
+                " RETURNING first_fetched_at, last_fetched_at",
+                (sha, operation, variables_text, compressed, outcome, stamp, stamp),
             )
-        return sha
+            .fetchall()
+        )
+        return ArchivedAnswer(sha, body_text, _parse_time(first), _parse_time(last))
 
     def get(self, sha256: str) -> ArchiveRecord | None:
-        with closing(self._connect()) as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM responses WHERE sha256 = ?", (sha256,)).fetchone()
+        row = (
+            self._connection()
+            .execute(f"SELECT {_COLUMNS} FROM responses WHERE sha256 = ?", (sha256,))
+            .fetchone()
+        )
         return _to_record(row) if row else None
 
     def iter_records(
@@ -141,11 +195,25 @@ class ResponseArchive:
                 yield _to_record(row)
 
     def __len__(self) -> int:
-        with closing(self._connect()) as db:
-            return db.execute("SELECT count(*) FROM responses").fetchone()[0]
+        return self._connection().execute("SELECT count(*) FROM responses").fetchone()[0]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled or copied without this process's connections; the copy opens its own."""
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _local=threading.local())
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's autocommit connection, opened again in a forked child (a connection must not cross
+        a fork)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.db, local.pid = self._connect(), os.getpid()
+        return local.db
 
 
 _COLUMNS = "sha256, operation, variables, body, outcome, first_fetched_at, last_fetched_at, fetch_count"

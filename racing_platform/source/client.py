@@ -26,6 +26,9 @@ Retries use exponential backoff with jitter; a Retry-After header sets a floor o
 `CLIENT_RETRY_DEADLINE_S` would be passed, so the client always gives up before the asset layer's Dagster
 `RetryPolicy(delay=DAGSTER_RETRY_DELAY_S)` fires, and never stacks its own retries under Dagster's.
 One client is meant for one thread (the captured response belongs to the attempt in flight).
+
+The answer is decoded once, by `_classify` from the raw bytes: gql's own decode is replaced by a placeholder
+(`_skip_gql_decode`), since the classification never reads gql's result and a whole meeting is ~220 kB.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     parse,
+    print_ast,
 )
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_exponential_jitter
@@ -131,6 +135,10 @@ class Operation:
     fragments: dict[str, FragmentDefinitionNode]
     required_variables: frozenset[str]
     declared_variables: frozenset[str]
+    shape: _Shape
+    """The selection set as `(key, sub-shape or None)` pairs with fragments spread in place."""
+    printed: str
+    """The document as gql sends it (`print_ast`), printed once instead of for every request."""
 
     @property
     def root_fields(self) -> tuple[str, ...]:
@@ -158,19 +166,44 @@ def load_operation(name: str) -> Operation:
         raise ValueError(f"queries/{name}.graphql must hold exactly one operation named {name!r}")
     definition = operations[0]
     variables = definition.variable_definitions or ()
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     return Operation(
         name=name,
         text=text,
         document=document,
         definition=definition,
-        fragments={d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)},
+        fragments=fragments,
         required_variables=frozenset(
             v.variable.name.value
             for v in variables
             if isinstance(v.type, NonNullTypeNode) and v.default_value is None
         ),
         declared_variables=frozenset(v.variable.name.value for v in variables),
+        shape=_shape(definition.selection_set, fragments),
+        printed=print_ast(document),
     )
+
+
+_Shape = tuple[tuple[str, "_Shape | None"], ...]
+
+
+def _shape(selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]) -> _Shape:
+    """The keys an answer must hold at this level, in document order, each with the shape below it."""
+    keys: list[tuple[str, _Shape | None]] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            below = selection.selection_set
+            keys.append(
+                (
+                    (selection.alias or selection.name).value,
+                    _shape(below, fragments) if below is not None else None,
+                )
+            )
+        elif isinstance(selection, FragmentSpreadNode):
+            keys.extend(_shape(fragments[selection.name.value].selection_set, fragments))
+        else:
+            keys.extend(_shape(selection.selection_set, fragments))
+    return tuple(keys)
 
 
 def missing_selections(operation: Operation, data: Any) -> list[str]:
@@ -178,36 +211,41 @@ def missing_selections(operation: Operation, data: Any) -> list[str]:
 
     The GraphQL spec puts every selected field in the answer (null when unresolved), so a missing key means
     the server is not answering this query. Fragment fields are required too: our documents only spread
-    fragments on the type they are defined on.
+    fragments on the type they are defined on. The common complete answer is checked without building paths.
     """
-    return _missing(operation.definition.selection_set, data, operation.fragments, "data")
+    if _complete(operation.shape, data):
+        return []
+    return _missing(operation.shape, data, "data")
 
 
-def _missing(
-    selection_set: SelectionSetNode, value: Any, fragments: dict[str, FragmentDefinitionNode], path: str
-) -> list[str]:
+def _complete(shape: _Shape, value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, list):
+        return all(_complete(shape, item) for item in value)
+    if not isinstance(value, dict):
+        return False
+    for key, below in shape:
+        if key not in value:
+            return False
+        if below is not None and not _complete(below, value[key]):
+            return False
+    return True
+
+
+def _missing(shape: _Shape, value: Any, path: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, list):
-        return [
-            m
-            for i, item in enumerate(value)
-            for m in _missing(selection_set, item, fragments, f"{path}[{i}]")
-        ]
+        return [m for i, item in enumerate(value) for m in _missing(shape, item, f"{path}[{i}]")]
     if not isinstance(value, dict):
         return [f"{path} (an object was selected, got {type(value).__name__})"]
     found: list[str] = []
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            key = (selection.alias or selection.name).value
-            if key not in value:
-                found.append(f"{path}.{key}")
-            elif selection.selection_set is not None:
-                found.extend(_missing(selection.selection_set, value[key], fragments, f"{path}.{key}"))
-        elif isinstance(selection, FragmentSpreadNode):
-            found.extend(_missing(fragments[selection.name.value].selection_set, value, fragments, path))
-        else:
-            found.extend(_missing(selection.selection_set, value, fragments, path))
+    for key, below in shape:
+        if key not in value:
+            found.append(f"{path}.{key}")
+        elif below is not None:
+            found.extend(_missing(below, value[key], f"{path}.{key}"))
     return found
 
 
@@ -237,6 +275,9 @@ class _ResponseCapturingTransport(RequestsHTTPTransport):
 
     last_response: requests.Response | None = None
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(json_deserialize=_skip_gql_decode, **kwargs)
+
     def connect(self) -> None:
         super().connect()
         assert self.session is not None
@@ -249,6 +290,27 @@ class _ResponseCapturingTransport(RequestsHTTPTransport):
             response.close()
             raise _AnswerTooLarge(int(declared))
         return response
+
+
+class _PrintedRequest(GraphQLRequest):
+    """gql's request, but its payload carries the operation's document printed once, not on every call."""
+
+    def __init__(self, operation: Operation, variables: dict[str, Any]) -> None:
+        super().__init__(operation.document, variable_values=variables, operation_name=operation.name)
+        self._printed = operation.printed
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": self._printed, "operationName": self.operation_name}
+        if self.variable_values:
+            payload["variables"] = self.variable_values
+        return payload
+
+
+def _skip_gql_decode(text: str) -> dict[str, Any]:
+    """gql's JSON decoder, replaced: `_classify` decodes the raw bytes itself and never reads gql's result,
+    so gql gets an empty answer of the form it expects instead of a second decode of the body."""
+    return {"data": {}}
 
 
 class _AnswerTooLarge(Exception):
@@ -272,6 +334,12 @@ class FetchedResponse:
     sha256: str
     """Key of the archived record holding this body."""
     attempts: int
+    body_text: str
+    """The body as archived: canonical JSON (sorted keys, compact, UTF-8 unescaped)."""
+    first_fetched_at: datetime
+    """When the archive first saw this content (earlier than `fetched_at` for an unchanged answer)."""
+    last_fetched_at: datetime
+    """Until when the archive has seen this content served, this fetch included."""
 
     @property
     def data(self) -> dict[str, Any]:
@@ -405,7 +473,7 @@ class RacingComClient:
         )
         self.metrics.attempts += 1
         self._transport.last_response = None
-        request = GraphQLRequest(operation.document, variable_values=variables, operation_name=operation.name)
+        request = _PrintedRequest(operation, variables)
         log.debug("racing.com %s attempt %d", operation.name, attempt_number)
         try:
             self._session.execute(request, get_execution_result=True)
@@ -419,11 +487,23 @@ class RacingComClient:
             assert error is not None
             raise error
         outcome = "ok" if error is None else _OUTCOME_BY_ERROR[type(error)]
-        sha = self.archive.record(operation.name, variables, body, fetched_at=fetched_at, outcome=outcome)
+        archived = self.archive.record_answer(
+            operation.name, variables, body, fetched_at=fetched_at, outcome=outcome
+        )
         if error is not None:
             raise error
         self.metrics.outcomes["ok"] += 1
-        return FetchedResponse(operation.name, dict(variables), body, fetched_at, sha, attempt_number)
+        return FetchedResponse(
+            operation=operation.name,
+            variables=dict(variables),
+            payload=body,
+            fetched_at=fetched_at,
+            sha256=archived.sha256,
+            attempts=attempt_number,
+            body_text=archived.body_text,
+            first_fetched_at=archived.first_fetched_at,
+            last_fetched_at=archived.last_fetched_at,
+        )
 
     def _retry_sleep(self, seconds: float) -> None:
         self.metrics.retry_wait_s += seconds

@@ -15,14 +15,18 @@ across processes):
 * `daily_budget(day, attempts)`: an optional cap per UTC day across all runs.
 
 The clock (wall time, shared between processes) and the sleep are injectable so tests run without waiting.
+Each process keeps one connection per thread: opening one per attempt cost a connect and, whenever it was the
+last connection, a WAL checkpoint on close; the transactions and their locks are the same either way.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,9 +62,10 @@ class Politeness:
         self._clock = clock
         self._sleep = sleep
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        self._local = threading.local()
+        db = self._connection()
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_SCHEMA)
 
     @classmethod
     def from_config(
@@ -107,13 +112,15 @@ class Politeness:
         return max(wait, 0.0)
 
     def attempts_used(self, run_id: str) -> int:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT attempts FROM run_budget WHERE run_id = ?", (run_id,)).fetchone()
+        row = (
+            self._connection()
+            .execute("SELECT attempts FROM run_budget WHERE run_id = ?", (run_id,))
+            .fetchone()
+        )
         return row[0] if row else 0
 
     def attempts_on(self, day: str) -> int:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT attempts FROM daily_budget WHERE day = ?", (day,)).fetchone()
+        row = self._connection().execute("SELECT attempts FROM daily_budget WHERE day = ?", (day,)).fetchone()
         return row[0] if row else 0
 
     def _charge(
@@ -162,20 +169,32 @@ class Politeness:
         )
         return slot
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.db_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-        return db
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled or copied without this process's connections; the copy opens its own."""
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _local=threading.local())
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's autocommit connection, opened again in a forked child (a connection must not cross
+        a fork)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            db = sqlite3.connect(self.db_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+            local.db, local.pid = db, os.getpid()
+        return local.db
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
         """One write transaction that takes the database's write lock up front, so no two processes can
         read the same `next_slot` or budget count."""
-        with closing(self._connect()) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")

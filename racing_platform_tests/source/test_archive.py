@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import pickle
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -64,6 +66,34 @@ def test_changed_content_is_a_new_record_and_the_old_one_is_kept(tmp_path, races
     assert new != old
     assert [r.sha256 for r in archive.iter_records()] == [old, new]
     assert archive.get(old).body == races_body
+
+
+def test_one_serialisation_gives_the_old_hash_the_stored_blob_and_the_raw_text(tmp_path):
+    """The hash must stay what earlier archives hold: sha256 of the whole document serialised at once."""
+    body = {"data": {"zé": ["ü\u2028", 1.5, None, True], "a": {"quote": '"\\', "n": 3}}}
+    variables = {"raceNumber": 2, "meetCode": "ß1"}
+    archive = ResponseArchive(tmp_path / "a.sqlite")
+
+    first = archive.record_answer("op", variables, body, fetched_at=T0)
+    again = archive.record_answer("op", variables, body, fetched_at=T0 + timedelta(hours=1))
+
+    document = {"operation": "op", "variables": variables, "body": body}
+    old_text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert first.sha256 == again.sha256 == hashlib.sha256(old_text.encode("utf-8")).hexdigest()
+    assert first.body_text == json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    with sqlite3.connect(archive.path) as db:
+        [(blob, count)] = db.execute("SELECT body, fetch_count FROM responses").fetchall()
+    assert gzip.decompress(blob).decode("utf-8") == first.body_text and count == 2
+    assert (first.first_fetched_at, first.last_fetched_at) == (T0, T0)
+    assert (again.first_fetched_at, again.last_fetched_at) == (T0, T0 + timedelta(hours=1))
+
+
+def test_a_pickled_archive_writes_through_its_own_connection(tmp_path):
+    archive = ResponseArchive(tmp_path / "a.sqlite")
+    archive.record("op", {}, {"data": {"x": 1}}, fetched_at=T0)
+    copy = pickle.loads(pickle.dumps(archive))
+    copy.record("op", {}, {"data": {"x": 2}}, fetched_at=T0)
+    assert len(archive) == len(copy) == 2
 
 
 def test_bodies_cannot_be_rewritten_or_deleted(tmp_path):

@@ -75,6 +75,32 @@ def test_every_operation_answers_in_full_and_carries_the_key(sim, make_client):
     }
 
 
+def test_an_answer_is_decoded_once_and_handed_back_as_archived(sim, make_client, monkeypatch):
+    """A whole meeting is ~220 kB: gql does not decode it a second time, and the caller gets the
+    archive's own text and fetch times instead of reading the record back."""
+    answers = []
+    decode = json.decoder.JSONDecoder.raw_decode
+
+    def counting_decode(self, text, idx=0):
+        value, end = decode(self, text, idx)
+        if isinstance(value, dict) and "data" in value:
+            answers.append(value)
+        return value, end
+
+    client = make_client()
+    monkeypatch.setattr(json.decoder.JSONDecoder, "raw_decode", counting_decode)
+    fetched = client.races_for_meet(sim.meeting.meet_code, full_field=True)
+    monkeypatch.undo()
+
+    assert len(answers) == 1
+    assert fetched.body_text == json.dumps(
+        fetched.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    [record] = iter_archive(client.config.archive_path)
+    assert (record.sha256, record.body) == (fetched.sha256, fetched.payload)
+    assert fetched.first_fetched_at == fetched.last_fetched_at == record.last_fetched_at
+
+
 @pytest.mark.parametrize(
     ("fault", "retry_after"),
     [

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from gql import GraphQLRequest
 from graphql import build_schema, validate
 
 from racing_platform.paths import REPO_ROOT
 from racing_platform.source.client import (
     CLIENT_RETRY_DEADLINE_S,
     DAGSTER_RETRY_DELAY_S,
+    _PrintedRequest,
     available_operations,
     load_operation,
     missing_selections,
@@ -138,3 +140,13 @@ def test_env_config_defaults_to_the_local_simulator_without_a_rate_limit(tmp_pat
     assert remote.max_rps == 1.0 and tuned.max_rps == 0.5
     with pytest.raises(ValueError, match="RACING_COM_RUN_BUDGET must be a whole number"):
         ClientConfig.from_env({"RACING_COM_RUN_BUDGET": "lots"})
+
+
+@pytest.mark.parametrize("name", available_operations())
+def test_the_request_sent_is_the_one_gql_would_print(name):
+    """The client prints each document once; the wire payload must stay byte for byte gql's own."""
+    operation = load_operation(name)
+    variables = {variable: "1" for variable in operation.declared_variables}
+    ours = _PrintedRequest(operation, variables).payload
+    gqls = GraphQLRequest(operation.document, variable_values=variables, operation_name=name).payload
+    assert json.dumps(ours) == json.dumps(gqls)
