@@ -6,7 +6,7 @@ import warnings
 
 import dagster as dg
 
-from racing_platform.cards.assets import race_cards, race_results, raw_race_cards
+from racing_platform.cards.assets import race_cards_and_results, raw_race_cards
 from racing_platform.features.assets import form_book, form_lines, runner_features
 from racing_platform.lib import pool_wait
 from racing_platform.lib.crashed_runs import dead_runs
@@ -25,8 +25,7 @@ pool_wait.install()
 ASSETS = [
     meetings,
     raw_race_cards,
-    race_cards,
-    race_results,
+    race_cards_and_results,
     form_lines,
     form_book,
     runner_features,

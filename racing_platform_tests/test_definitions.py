@@ -11,13 +11,14 @@ from racing_platform.partitions import DATE_DIMENSION, VENUE_DIMENSION
 from racing_platform.settings import load_settings
 
 GRAPH = defs.resolve_asset_graph()
-ASSETS = {a.key.to_user_string(): a for a in GRAPH.assets_defs if a.keys}
+# Every asset key and the definition computing it (race_cards and race_results share one multi-asset).
+ASSETS = {key.to_user_string(): a for a in GRAPH.assets_defs for key in a.keys}
 CELL_ASSETS = {"raw_race_cards", "race_cards", "race_results", "runner_features", "predictions"}
 DAILY_ASSETS = {"meetings", "form_lines", "form_book"}
 
 
 def spec_of(name: str) -> dg.AssetSpec:
-    (spec,) = ASSETS[name].specs
+    (spec,) = [s for s in ASSETS[name].specs if s.key.to_user_string() == name]
     return spec
 
 
@@ -42,7 +43,7 @@ def test_duckdb_steps_and_their_checks_share_the_duckdb_pool(name):
     assert "duckdb" in spec_of(name).kinds  # every asset of the chain reads or writes the warehouse
     assert assets_def.op.pool == DUCKDB_POOL
     for check in assets_def.check_specs:  # checks run inside their asset's step: the same pool
-        assert check.asset_key == assets_def.key
+        assert check.asset_key in assets_def.keys
 
 
 def test_checks_with_their_own_step_use_the_duckdb_pool_too():
@@ -86,8 +87,15 @@ def assert_racing_days(partitions) -> None:
     assert partitions.end_offset == settings.end_offset_days
 
 
+def test_cards_and_results_are_one_step_so_each_cell_is_parsed_once():
+    assert ASSETS["race_cards"] is ASSETS["race_results"]
+    assert ASSETS["race_cards"].keys == {dg.AssetKey("race_cards"), dg.AssetKey("race_results")}
+
+
 def test_contract_checks_block_their_downstream():
-    contracts = [c for a in ASSETS.values() for c in a.check_specs if c.name.endswith("_contract")]
+    contracts = {
+        c.key: c for a in ASSETS.values() for c in a.check_specs if c.name.endswith("_contract")
+    }.values()
     assert {c.asset_key.to_user_string() for c in contracts} == CELL_ASSETS - {"raw_race_cards"} | {
         "meetings",
         "form_lines",

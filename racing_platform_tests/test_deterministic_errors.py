@@ -12,7 +12,7 @@ import time
 import dagster as dg
 import pytest
 
-from racing_platform.cards.assets import race_cards, race_results, raw_race_cards
+from racing_platform.cards.assets import race_cards_and_results, raw_race_cards
 from racing_platform.features.assets import form_book, form_lines, runner_features
 from racing_platform.model.assets import win_model
 from racing_platform.predictions.assets import predictions
@@ -30,22 +30,23 @@ CASES = [
     pytest.param(meetings, "racing_platform.source.assets.list_meetings", [], DAY, id="meetings"),
     pytest.param(raw_race_cards, "racing_platform.cards.assets.fetch_cell", [], CELL, id="raw_race_cards"),
     pytest.param(
-        race_cards, "racing_platform.cards.assets.parse_cell", [raw_race_cards], CELL, id="race_cards"
-    ),
-    pytest.param(
-        race_results, "racing_platform.cards.assets.parse_cell", [raw_race_cards], CELL, id="race_results"
+        race_cards_and_results,
+        "racing_platform.cards.assets.parse_cell",
+        [raw_race_cards],
+        CELL,
+        id="race_cards_and_results",
     ),
     pytest.param(form_lines, "racing_platform.features.assets.form_lines_of", [], DAY, id="form_lines"),
     pytest.param(form_book, "racing_platform.features.assets.contract_breaches", [], DAY, id="form_book"),
     pytest.param(
         runner_features,
-        "racing_platform.features.assets.runner_features_of",
-        [raw_race_cards, race_cards],
+        "racing_platform.features.assets.runner_features_of_cells",
+        [raw_race_cards, race_cards_and_results],
         CELL,
         id="runner_features",
     ),
     pytest.param(win_model, "racing_platform.model.assets.training_rows", [], None, id="win_model"),
-    pytest.param(predictions, "racing_platform.predictions.assets.price_cell", [], CELL, id="predictions"),
+    pytest.param(predictions, "racing_platform.predictions.assets.price_cells", [], CELL, id="predictions"),
 ]
 
 
@@ -77,10 +78,10 @@ def test_a_deterministic_error_ends_the_step_at_once(
 
     started = time.monotonic()
     result = platform.materialize([asset], partition, run_config=run_config)
-    message = _assert_failed_once_at_once(result, time.monotonic() - started, asset.key.to_user_string())
+    message = _assert_failed_once_at_once(result, time.monotonic() - started, asset.node_def.name)
 
     assert f"TypeError: {BUG}" in message
-    assert asset.key.to_user_string() in message
+    assert all(key.to_user_string() in message for key in asset.keys)
     if partition is not None:
         assert partition in message
 

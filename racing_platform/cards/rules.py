@@ -9,11 +9,13 @@ to what they parse from the stored bodies before writing. A breach names its rac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import duckdb
+import numpy as np
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
@@ -21,7 +23,6 @@ import pandera.pandas as pa
 from racing_platform import contracts
 from racing_platform.cards.tables import CellTables, UnreadableBody, parse_cell
 from racing_platform.partitions import Cell
-from racing_platform.warehouse.resource import Warehouse
 
 BREACH_COLUMNS = ["table", "rule", "field", "meet_code", "race_number", "race_code", "detail"]
 RACE = ["meet_code", "race_number", "race_code"]
@@ -30,7 +31,8 @@ BODY_COLUMNS = ["body_meet_code", "body_race_number", "body_operation", "body_sh
 
 
 @cache
-def _sql(name: str) -> str:
+def sql(name: str) -> str:
+    """The query in cards/sql/`name`.sql."""
     return resources.files("racing_platform.cards").joinpath(f"sql/{name}.sql").read_text()
 
 
@@ -44,15 +46,14 @@ class StoredCell:
     elsewhere: pd.DataFrame
 
 
-def stored_cell(warehouse: Warehouse, cell: Cell, race_codes: Iterable[str]) -> StoredCell:
+def stored_cell(conn: duckdb.DuckDBPyConnection, cell: Cell, race_codes: Iterable[str]) -> StoredCell:
     params = {"day": cell.meeting_date, "venue": cell.venue_slug}
-    with warehouse.connect() as conn:
-        return StoredCell(
-            races=conn.execute(_sql("stored_races"), params).df(),
-            elsewhere=conn.execute(
-                _sql("races_elsewhere"), {**params, "codes": sorted(set(race_codes) - {None})}
-            ).df(),
-        )
+    return StoredCell(
+        races=conn.execute(sql("stored_races"), params).df(),
+        elsewhere=conn.execute(
+            sql("races_elsewhere"), {**params, "codes": sorted(set(race_codes) - {None})}
+        ).df(),
+    )
 
 
 @dataclass(frozen=True)
@@ -197,17 +198,25 @@ RESULT_TABLES = frozenset({"results"})
 
 
 def validate_cell_answer(
-    cell: Cell, tables: CellTables, stored: StoredCell, guarding: frozenset[str] = CARD_TABLES | RESULT_TABLES
+    cell: Cell,
+    tables: CellTables,
+    stored: StoredCell,
+    guarding: frozenset[str] = CARD_TABLES | RESULT_TABLES,
+    contract_found: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every breach of the `guarding` tables' contracts and of the rules by a cell's parsed answer.
 
     Empty when the answer may be written. One row per breach: table, rule, field, race, detail.
+    `contract_found`: the cell's contract breaches when already judged (`contract_breaches_by_cell`).
     """
-    found = [
-        contract_breaches(table, contracts.SCHEMAS[table], frame)
-        for table, frame in tables.items()
-        if table in guarding
-    ]
+    if contract_found is None:
+        found = [
+            contract_breaches(table, contracts.SCHEMAS[table], frame)
+            for table, frame in tables.items()
+            if table in guarding
+        ]
+    else:
+        found = [contract_found]
     found += [rule.find(cell, tables, stored).assign(rule=rule.name) for rule in RULES]
     found = [f for f in found if len(f)]
     if not found:
@@ -216,16 +225,50 @@ def validate_cell_answer(
     return breaches.loc[breaches["table"].isin(guarding), BREACH_COLUMNS].reset_index(drop=True)
 
 
-def contract_breaches(table: str, schema: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame`'s breaches of its pandera contract, one per failing row and check, naming the race."""
+def contract_breaches_by_cell(
+    answers: Mapping[Cell, CellTables], guarding: frozenset[str]
+) -> dict[Cell, pd.DataFrame]:
+    """Each cell's contract breaches from one pandera pass per table over the rows of all `answers`.
+
+    pandera's cost is mostly per call, so a run's cells are judged together. A breach is the cell's
+    whose row broke it; one pandera names no row for (a column's dtype, say) is every cell's.
+    """
+    found: dict[Cell, list[pd.DataFrame]] = {cell: [] for cell in answers}
+    for table in sorted(guarding):
+        parts = {cell: getattr(tables, table) for cell, tables in answers.items()}
+        parts = {cell: frame for cell, frame in parts.items() if len(frame)}
+        if not parts:
+            continue
+        owners = list(parts)
+        frame = pd.concat(parts.values(), ignore_index=True)
+        owner = pd.Series(np.repeat(np.arange(len(owners)), [len(f) for f in parts.values()]))
+        breaches = contract_breaches(table, contracts.SCHEMAS[table], frame, owner=owner)
+        for index, rows in breaches.groupby("owner", dropna=False):
+            for cell in owners if pd.isna(index) else [owners[int(index)]]:
+                found[cell].append(rows[BREACH_COLUMNS])
+    return {
+        cell: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=BREACH_COLUMNS)
+        for cell, parts in found.items()
+    }
+
+
+def contract_breaches(
+    table: str, schema: type[pa.DataFrameModel], frame: pd.DataFrame, owner: pd.Series | None = None
+) -> pd.DataFrame:
+    """`frame`'s breaches of its pandera contract, one per failing row and check, naming the race.
+
+    `owner` (aligned with `frame`) is carried into column `owner` for the failing row (null: no row).
+    """
     try:
         schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
-        return _named_cases(table, schema.__name__, exc.failure_cases, frame)
-    return pd.DataFrame(columns=BREACH_COLUMNS)
+        return _named_cases(table, schema.__name__, exc.failure_cases, frame, owner)
+    return pd.DataFrame(columns=BREACH_COLUMNS + ([] if owner is None else ["owner"]))
 
 
-def _named_cases(table: str, contract: str, cases: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+def _named_cases(
+    table: str, contract: str, cases: pd.DataFrame, frame: pd.DataFrame, owner: pd.Series | None
+) -> pd.DataFrame:
     """pandera lists a table-wide check once per column of each failing row: fold those into one row
     whose field is the columns the check compares (a uniqueness check) or `row` (any other)."""
     cases = cases.assign(check=cases["check"].astype(str), column=cases["column"].astype(str))
@@ -247,7 +290,7 @@ def _named_cases(table: str, contract: str, cases: pd.DataFrame, frame: pd.DataF
         ", ".join([f"{c} {row[c]}" for c in who if pd.notna(row[c])] + [f"value {value}"] * (value != ""))
         for (_, row), value in zip(rows.iterrows(), cases["failure_case"].astype(str), strict=True)
     ]
-    return pd.DataFrame(
+    named = pd.DataFrame(
         {
             "table": table,
             "rule": contract + ": " + cases["check"],
@@ -256,6 +299,9 @@ def _named_cases(table: str, contract: str, cases: pd.DataFrame, frame: pd.DataF
             "detail": named,
         }
     )[BREACH_COLUMNS]
+    if owner is None:
+        return named
+    return named.assign(owner=owner.reindex(found.to_numpy()).to_numpy())
 
 
 def describe(breaches: pd.DataFrame, limit: int = 3) -> str:
@@ -306,6 +352,7 @@ def accept_answers(
     stored_raw: pd.DataFrame,
     fetched_raw: pd.DataFrame,
     load_stored: Callable[[Iterable[str]], StoredCell],
+    first_judged: tuple[CellTables, pd.DataFrame] | None = None,
 ) -> Acceptance:
     """Keep the fetched bodies whose parse passes `validate_cell_answer` together with the stored ones.
 
@@ -313,14 +360,20 @@ def accept_answers(
     answer left the race without rows, on every fetched body about the race; those bodies are set aside
     and the rest judged again, until what remains passes or no fetched body is left to blame (then the
     breach lies in stored bodies, and race_cards/race_results block).
+    `first_judged`: the parse of the first candidate (`first_candidate`) and its contract breaches, when
+    a run already judged all its cells' first candidates together (`first_candidates_judged`).
     """
     fetched = fetched_raw.reset_index(drop=True)
     refused: list[pd.DataFrame] = []
     stored: StoredCell | None = None
     while True:
         candidate = latest_per_request(stored_raw, fetched)
+        contract_found = None
         try:
-            tables = parse_cell(candidate, meetings)
+            if first_judged is not None:
+                (tables, contract_found), first_judged = first_judged, None
+            else:
+                tables = parse_cell(candidate, meetings)
         except UnreadableBody as exc:
             source, row = exc.body
             if source == "fetched":
@@ -331,7 +384,8 @@ def accept_answers(
                 stored_raw = stored_raw.drop(index=row)
             continue
         stored = stored or load_stored(tables.races["race_code"])
-        blamed = _blame(validate_cell_answer(cell, tables, stored), tables.sources, candidate)
+        breaches = validate_cell_answer(cell, tables, stored, contract_found=contract_found)
+        blamed = _blame(breaches, tables.sources, candidate)
         if not refused:  # first pass: also the rows of fetched bodies that other bodies outrank
             outranked = _outranked_contract_breaches(tables)
             blamed = pd.concat([f for f in (outranked, blamed) if len(f)] or [blamed], ignore_index=True)
@@ -345,6 +399,26 @@ def accept_answers(
         body = fetched[["meet_code", "race_number", "operation", "sha256"]].add_prefix("body_")
         refused.append(blamed.merge(body, left_on="body", right_index=True))
         fetched = fetched.drop(index=blamed["body"].unique())
+
+
+def first_candidates_judged(
+    answers: Mapping[Cell, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]],
+) -> dict[Cell, tuple[CellTables, pd.DataFrame]]:
+    """Each cell's first candidate (stored bodies replaced by all fetched ones) parsed and its contracts
+    judged in one pandera pass per table for all cells (pandera's cost is mostly per call).
+
+    `answers`: per cell, (its meetings, its stored raw bodies, its fetched raw bodies). A cell whose
+    candidate the parser cannot read is left out: `accept_answers` refuses body by body as usual.
+    """
+    parsed = {}
+    for cell, (meetings, stored_raw, fetched_raw) in answers.items():
+        candidate = latest_per_request(stored_raw, fetched_raw.reset_index(drop=True))
+        try:
+            parsed[cell] = parse_cell(candidate, meetings)
+        except UnreadableBody:
+            continue
+    found = contract_breaches_by_cell(parsed, CARD_TABLES | RESULT_TABLES)
+    return {cell: (tables, found[cell]) for cell, tables in parsed.items()}
 
 
 def _unreadable(body: pd.DataFrame, exc: UnreadableBody, source: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ and depends on form_lines (D-1). Features then depend on their own card and on f
 never on same-day results, never on cells without a meeting.
 """
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import dagster as dg
@@ -16,13 +16,24 @@ import pandas as pd
 
 from racing_platform.cards.rules import contract_breaches, describe
 from racing_platform.contracts import FormBookSchema, FormLinesSchema
-from racing_platform.features.queries import form_lines_of, runner_features_of, sql
-from racing_platform.lib.cell_runs import CellOutcome, Verdict, run_cells
-from racing_platform.lib.failures import failures_by_class, step_location
+from racing_platform.features.queries import form_lines_of, runner_features_of_cells, sql
+from racing_platform.lib.cell_runs import (
+    Outcome,
+    Verdict,
+    cells_of,
+    cells_params,
+    nothing_there,
+    record_run,
+    where,
+)
+from racing_platform.lib.failures import failures_by_class
 from racing_platform.lib.metadata import frame_metadata
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.partitions import Cell, cell_to_day, meeting_cells, racing_days
 from racing_platform.warehouse.resource import Warehouse
+
+COMPLETE_WINDOW = timedelta(days=30)
+"""form_book_complete looks for tracked meetings without form lines this far before D."""
 
 _daily = dict(
     partitions_def=racing_days,
@@ -59,46 +70,45 @@ _ROLL_UP = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_de
     "margin, price, class, distance, going, barrier, weight, jockey, trainer.",
 )
 def form_lines(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    with failures_by_class(step_location(context)):
-        yield from _write_form_lines(context, warehouse)
+    with failures_by_class(where("form_lines", list(context.partition_keys))):
+        outcomes = build_form_lines(warehouse, _days_of(context))
+    yield from record_run(context, {"form_lines": outcomes})
 
 
-def _write_form_lines(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Iterator:
-    days = [date.fromisoformat(k) for k in context.partition_keys]
+def _days_of(context: dg.AssetExecutionContext) -> list[date]:
+    return [date.fromisoformat(key) for key in context.partition_keys]
+
+
+def build_form_lines(warehouse: Warehouse, days: Sequence[date]) -> dict[str, Outcome]:
+    """Roll up each day's results into form lines; all days are written in one transaction, or none
+    when the lines break their contract (stored rows kept). Returns each day's outcome by partition key.
+    """
     with warehouse.connect() as conn:
-        lines = pd.concat([form_lines_of(conn, day) for day in days], ignore_index=True)
-        yield from _refuse_on_breach(context, "form_lines_contract", FormLinesSchema, lines)
-        warehouse.replace_slices({"form_lines": lines}, pd.DataFrame({"meeting_date": days}), conn=conn)
-    context.log.info(f"form_lines {days[0]}..{days[-1]}: {len(lines)} lines")
-    yield dg.MaterializeResult(
-        metadata={**frame_metadata(lines), "races": int(lines["race_code"].nunique()) if len(lines) else 0},
-        check_results=[
-            dg.AssetCheckResult(check_name="form_lines_contract", passed=True, metadata={"lines": len(lines)})
-        ],
-    )
-
-
-def _refuse_on_breach(
-    context: dg.AssetExecutionContext, check: str, schema: type, frame: pd.DataFrame
-) -> Iterator[dg.AssetCheckEvaluation]:
-    """If `frame` breaks `schema`: the failed check for each partition of the run, then a Failure naming
-    the races, fields and rules (nothing is written; the stored rows stay)."""
-    breaches = contract_breaches(context.asset_key.to_user_string(), schema, frame)
-    if breaches.empty:
-        return
-    metadata = {
-        "breaches": len(breaches),
-        "breach_sample": dg.MetadataValue.md(breaches.head(20).astype(str).to_markdown(index=False)),
-    }
-    for key in context.partition_keys:
-        yield dg.AssetCheckEvaluation(
-            asset_key=context.asset_key, check_name=check, passed=False, partition=key, metadata=metadata
+        per_day = {day: form_lines_of(conn, day) for day in days}
+        lines = pd.concat(per_day.values(), ignore_index=True)
+        refused = _breach_verdict(contract_breaches("form_lines", FormLinesSchema, lines))
+        if refused is None:
+            warehouse.replace_slices({"form_lines": lines}, pd.DataFrame({"meeting_date": days}), conn=conn)
+    return {
+        day.isoformat(): Outcome(
+            metadata={**frame_metadata(day_lines), "races": int(day_lines["race_code"].nunique())},
+            verdicts={"form_lines_contract": refused or Verdict(True, {"lines": len(day_lines)})},
         )
-    raise dg.Failure(
-        description=f"{step_location(context)}: {check} failed, nothing written (stored rows kept): "
-        + describe(breaches),
-        metadata=metadata,
-        allow_retries=False,
+        for day, day_lines in per_day.items()
+    }
+
+
+def _breach_verdict(breaches: pd.DataFrame) -> Verdict | None:
+    """The failed contract verdict naming races, fields and rules; None when there is no breach."""
+    if breaches.empty:
+        return None
+    return Verdict(
+        False,
+        {
+            "breaches": len(breaches),
+            "breach_sample": dg.MetadataValue.md(breaches.head(20).astype(str).to_markdown(index=False)),
+        },
+        problem=describe(breaches),
     )
 
 
@@ -129,38 +139,59 @@ def _refuse_on_breach(
     "on the grid's empty cells.",
 )
 def form_book(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    with failures_by_class(step_location(context)):
-        yield from _judge_form_book(context, warehouse)
+    with failures_by_class(where("form_book", list(context.partition_keys))):
+        outcomes = judge_form_book(warehouse, _days_of(context))
+    yield from record_run(context, {"form_book": outcomes})
 
 
-def _judge_form_book(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Iterator:
-    day = date.fromisoformat(context.partition_keys[-1])
+def judge_form_book(warehouse: Warehouse, days: Sequence[date]) -> dict[str, Outcome]:
+    """Judge the book as of each day (every form line before it) by its contract and completeness.
+
+    The last day's book holds every earlier day's, so it is read and judged once; each day reports its
+    own counts. Nothing is written. Returns each day's outcome by partition key.
+    """
+    last = max(days)
     with warehouse.connect() as conn:
-        book = conn.execute(sql("form_book"), {"day": day}).df()
+        book = conn.execute(sql("form_book"), {"day": last}).df()
         missing = conn.execute(
-            sql("meetings_without_form"), {"since": day - timedelta(days=30), "day": day}
+            sql("meetings_without_form"), {"since": min(days) - COMPLETE_WINDOW, "day": last}
         ).df()
-    yield from _refuse_on_breach(context, "form_book_contract", FormBookSchema, book)
-    context.log.info(f"form_book as of {day}: {len(book)} lines, {len(missing)} meetings missing")
-    yield dg.MaterializeResult(
-        metadata={
-            "form_lines_before": len(book),
-            "races_before": int(book["race_code"].nunique()),
-            "last_day_with_form": str(book["meeting_date"].max().date()) if len(book) else "None",
-        },
-        check_results=[
-            dg.AssetCheckResult(check_name="form_book_contract", passed=True, metadata={"lines": len(book)}),
-            dg.AssetCheckResult(
-                check_name="form_book_complete",
-                passed=missing.empty,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "meetings_without_form": dg.MetadataValue.md(missing.head(30).to_markdown(index=False))
-                }
-                if len(missing)
-                else {},
-            ),
-        ],
+    refused = _breach_verdict(contract_breaches("form_book", FormBookSchema, book))
+    # Lines and races dated up to each day with form, cumulated (a race code belongs to one day).
+    upto = (
+        book.groupby(book["meeting_date"].dt.date)
+        .agg(lines=("race_code", "size"), races=("race_code", "nunique"))
+        .cumsum()
+    )
+    missing_days = missing["meeting_date"].dt.date
+    outcomes = {}
+    for day in days:
+        before = upto[upto.index < day].tail(1)
+        lines = int(before["lines"].sum())
+        unformed = missing[(missing_days >= day - COMPLETE_WINDOW) & (missing_days < day)]
+        outcomes[day.isoformat()] = Outcome(
+            metadata={
+                "dagster/row_count": lines,
+                "races_before": int(before["races"].sum()),
+                "last_day_with_form": str(before.index[0]) if len(before) else "None",
+            },
+            verdicts={
+                "form_book_contract": refused or Verdict(True, {"lines": lines}),
+                "form_book_complete": _completeness(unformed),
+            },
+        )
+    return outcomes
+
+
+def _completeness(unformed: pd.DataFrame) -> Verdict:
+    """WARN when tracked meetings of the window before D have no form lines."""
+    if unformed.empty:
+        return Verdict(True, severity=dg.AssetCheckSeverity.WARN)
+    return Verdict(
+        False,
+        {"meetings_without_form": dg.MetadataValue.md(unformed.head(30).to_markdown(index=False))},
+        severity=dg.AssetCheckSeverity.WARN,
+        problem=f"{len(unformed)} tracked meeting(s) of the {COMPLETE_WINDOW.days} days before without form",
     )
 
 
@@ -187,30 +218,52 @@ def _judge_form_book(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     "See docs/features.md.",
 )
 def runner_features(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    def process(cell: Cell) -> CellOutcome:
-        with warehouse.connect() as conn:
-            card_rows = conn.execute(
-                "SELECT count(*) FROM runners WHERE meeting_date = ? AND venue_slug = ?",
-                [cell.meeting_date, cell.venue_slug],
-            ).fetchone()[0]
-            if card_rows == 0:
-                none = {
-                    "card": "none: no runners stored for this cell (no meeting, or cards not materialized)"
-                }
-                return CellOutcome(metadata=none, verdicts={"runner_features_contract": Verdict(True, none)})
-            features = runner_features_of(conn, cell.meeting_date, cell.venue_slug)
-            verdict = features_verdict(features, card_rows)
-            if not verdict.blocks:
-                warehouse.replace_slices({"runner_features": features}, cell.keys_frame(), conn=conn)
-        return CellOutcome(
-            metadata={
-                **frame_metadata(features, preview_columns=PREVIEW),
-                "runners_with_history": int((features["career_starts"] > 0).sum()),
-            },
-            verdicts={"runner_features_contract": verdict},
-        )
+    with failures_by_class(where("runner_features", list(context.partition_keys))):
+        outcomes = build_runner_features(warehouse, cells_of(context))
+    yield from record_run(context, {"runner_features": outcomes})
 
-    yield from run_cells(context, process)
+
+def build_runner_features(warehouse: Warehouse, cells: Sequence[Cell]) -> dict[str, Outcome]:
+    """Point-in-time features of every cell with a card; all that pass are written in one transaction.
+
+    A cell without runners stored is reported as such and touched nowhere. Returns each cell's outcome
+    by partition key.
+    """
+    outcomes, passed = {}, []
+    with warehouse.connect() as conn:
+        cards = conn.execute(
+            sql("cells_runners"),
+            cells_params(cells),
+        ).df()
+        runners = {
+            Cell(day.date(), venue): n
+            for day, venue, n in cards[["meeting_date", "venue_slug", "runners"]].itertuples(index=False)
+        }
+        features_of = runner_features_of_cells(conn, [cell for cell in cells if cell in runners])
+        for cell in cells:
+            if cell not in runners:
+                outcomes[str(cell)] = nothing_there(
+                    "card", "no runners stored for this cell (no meeting, or cards not materialized)"
+                )
+                continue
+            features = features_of[cell]
+            verdict = features_verdict(features, runners[cell])
+            if not verdict.blocks:
+                passed.append((cell, features))
+            outcomes[str(cell)] = Outcome(
+                metadata={
+                    **frame_metadata(features, preview_columns=PREVIEW),
+                    "runners_with_history": int((features["career_starts"] > 0).sum()),
+                },
+                verdicts={"runner_features_contract": verdict},
+            )
+        if passed:
+            warehouse.replace_slices(
+                {"runner_features": pd.concat([features for _, features in passed], ignore_index=True)},
+                pd.concat([cell.keys_frame() for cell, _ in passed], ignore_index=True),
+                conn=conn,
+            )
+    return outcomes
 
 
 PREVIEW = ["race_number", "saddlecloth", "horse_name", "career_starts", "days_since_last_run", "barrier_rel"]

@@ -1,28 +1,41 @@
-"""Run one asset over one cell or a range of cells, recording each cell as soon as it is written.
+"""Record what a step made of each partition of its run: that partition's own metadata and verdicts.
 
-Each cell is processed on its own and recorded right after its write: its check verdicts as per-cell
-`AssetCheckEvaluation`s and, when it was written, its own `AssetMaterialization`. A run that dies
-later (kill -9, OOM) leaves a record of every cell it committed, so the instance and DuckDB agree.
-A cell that fails a blocking check is not written; the other cells go on, and the step then fails
-with `Failure(allow_retries=False)` naming the blocked cells so they can be re-run by name. Anything
-else a cell raises ends the step at once naming the cell (`failures_by_class`), after the cells
-before it were recorded; a transient fault goes to the step's RetryPolicy.
+The stage functions (`fetch_raw_cards`, `build_cards_and_results`, `build_form_lines`, ...) take every
+partition of a run at once, write those that passed their blocking checks in one transaction and return
+an `Outcome` per partition (per asset for a multi-asset). `record_run` turns them into Dagster records:
 
-The step must still return its output, or Dagster skips the downstream steps of the run. Dagster
-1.13 records a range run's output as a materialization of every cell of the range, so in a range
-each written cell is recorded twice: its own record as it commits, then the range's (summary
-metadata). A one-cell run is recorded once, by its `MaterializeResult` right after the write.
+- one `MaterializeResult` per asset. Dagster records it as a materialization of every partition of the
+  run, each carrying that partition's own metadata: its row count and preview, or for a cell without a
+  meeting `{"meeting": "none: ...", "dagster/row_count": 0}`. Metadata most partitions share (the
+  empty cells') rides on the output; every other partition gets its own with
+  `context.add_asset_metadata(..., partition_key=...)`. Range-wide facts use `run_`-prefixed keys.
+- per partition with something to judge, an `AssetCheckEvaluation` naming the partition (range runs;
+  a one-partition run carries its verdicts in the `MaterializeResult`), plus one summary
+  `AssetCheckResult` per check of the asset so that Dagster sees every check spec answered.
+- when a partition failed a blocking check: the written partitions are recorded one by one
+  (`AssetMaterialization`), then `Failure(allow_retries=False)` names the blocked ones; their stored
+  rows are kept and downstream steps of the run do not start.
+
+Crash window: the writes commit before the records are stored (Dagster stores a step's
+materializations as the step ends). A run killed (kill -9, OOM) between the commit and the end of
+its step leaves DuckDB ahead of the instance: the partitions are written but not recorded as
+materialized, and the dead run is failed by lib/crashed_runs.py. Re-running them rewrites the same
+rows (slice replacement is idempotent) and records them. The reverse, a record without its rows,
+cannot happen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
+import pandas as pd
 
-from racing_platform.lib.failures import failures_by_class
 from racing_platform.partitions import Cell
+
+WARN = dg.AssetCheckSeverity.WARN
 
 
 @dataclass(frozen=True)
@@ -38,11 +51,14 @@ class Verdict:
 
 
 @dataclass
-class CellOutcome:
-    """What processing one cell produced: its materialization metadata and a verdict per check."""
+class Outcome:
+    """One partition of one asset: its materialization metadata and a verdict per check it was judged by.
+
+    No verdicts: there was nothing to judge (a cell without a meeting); its metadata says so.
+    """
 
     metadata: dict
-    verdicts: dict[str, Verdict]
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
 
     @property
     def blocked(self) -> bool:
@@ -52,80 +68,192 @@ class CellOutcome:
         return "; ".join(f"{name}: {v.problem}" for name, v in self.verdicts.items() if v.blocks)
 
 
+def nothing_there(what: str, reason: str) -> Outcome:
+    """A partition with nothing to write: says why, and holds no rows."""
+    return Outcome(metadata={what: f"none: {reason}", "dagster/row_count": 0})
+
+
 def cells_of(context: dg.AssetExecutionContext) -> list[Cell]:
     return sorted(Cell.from_key(key) for key in context.partition_keys)
 
 
-def run_cells(
+def cells_params(cells: Sequence[Cell]) -> dict[str, list]:
+    """The query parameters `$days` and `$venues` of the sql/cells_*.sql queries: one pair per cell."""
+    return {"days": [c.meeting_date for c in cells], "venues": [c.venue_slug for c in cells]}
+
+
+def rows_by_cell(frame: pd.DataFrame) -> dict[Cell, pd.DataFrame]:
+    """A run's rows (columns meeting_date, venue_slug) per cell, in their order, each indexed from 0."""
+    days = pd.to_datetime(frame["meeting_date"]).dt.date
+    return {
+        Cell(day, venue): rows.reset_index(drop=True)
+        for (day, venue), rows in frame.groupby([days, frame["venue_slug"]], sort=False)
+    }
+
+
+def where(asset: str, partition_keys: list[str]) -> str:
+    """`asset [partition]` or `asset [first .. last, n partitions]`: the prefix of a step's failures."""
+    if not partition_keys:
+        return asset
+    if len(partition_keys) == 1:
+        return f"{asset} [{partition_keys[0]}]"
+    return f"{asset} [{partition_keys[0]} .. {partition_keys[-1]}, {len(partition_keys)} partitions]"
+
+
+def record_run(
     context: dg.AssetExecutionContext,
-    process: Callable[[Cell], CellOutcome],
-) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.MaterializeResult]:
-    """`process` validates a cell and writes it only if no blocking check failed."""
-    asset = context.asset_key.to_user_string()
-    cells = cells_of(context)
-    outcomes: dict[Cell, CellOutcome] = {}
-    for cell in cells:
-        context.log.info(f"{asset} {cell}: start")
-        with failures_by_class(f"{asset} [{cell}]"):
-            outcome = outcomes[cell] = process(cell)
-        context.log.info(
-            f"{asset} {cell}: " + (f"BLOCKED ({outcome.problems()})" if outcome.blocked else "written")
+    outcomes: Mapping[str, Mapping[str, Outcome]],
+    run_metadata: Mapping[str, dict] | None = None,
+) -> Iterator[dg.AssetCheckEvaluation | dg.AssetMaterialization | dg.MaterializeResult]:
+    """Record `outcomes` (asset -> partition key -> outcome, every partition of the run) as above.
+
+    `run_metadata` (by asset) is about the whole run, e.g. the source client's request counts: it goes
+    on every partition's record, so its keys start with `run_`.
+    """
+    run_metadata = run_metadata or {}
+    blocked = {
+        asset: [key for key, outcome in by_key.items() if outcome.blocked]
+        for asset, by_key in outcomes.items()
+    }
+    one_partition = len(context.partition_keys) == 1
+    if not one_partition or any(blocked.values()):
+        for asset, by_key in outcomes.items():
+            yield from _partition_verdicts(dg.AssetKey.from_user_string(asset), by_key)
+    if any(blocked.values()):
+        for asset, by_key in outcomes.items():
+            for key, outcome in by_key.items():
+                if not outcome.blocked:
+                    yield dg.AssetMaterialization(asset_key=asset, partition=key, metadata=outcome.metadata)
+        raise _blocked_failure(outcomes, blocked)
+    for asset, by_key in outcomes.items():
+        context.log.info(_summary_line(asset, by_key))
+        if one_partition:
+            (only,) = by_key.values()
+            yield dg.MaterializeResult(
+                asset_key=asset,
+                metadata={**only.metadata, **run_metadata.get(asset, {})},
+                check_results=_check_results(context, asset, by_key, own=True),
+            )
+            continue
+        shared = _shared_metadata(by_key)
+        for key, outcome in by_key.items():
+            if outcome.metadata != shared:
+                own = {**dict.fromkeys(shared, dg.MetadataValue.null()), **outcome.metadata}
+                context.add_asset_metadata(own, asset_key=asset, partition_key=key)
+        keys = list(by_key)
+        yield dg.MaterializeResult(
+            asset_key=asset,
+            metadata={
+                **shared,
+                "run_partitions": f"{keys[0]} .. {keys[-1]} ({len(keys)})",
+                "run_partitions_judged": sum(bool(o.verdicts) for o in by_key.values()),
+                **run_metadata.get(asset, {}),
+            },
+            check_results=_check_results(context, asset, by_key, own=False),
         )
-        if len(cells) > 1 or outcome.blocked:
-            yield from _cell_records(context.asset_key, cell, outcome)
-
-    blocked = [cell for cell, outcome in outcomes.items() if outcome.blocked]
-    if blocked:
-        details = " | ".join(f"{cell}: {outcomes[cell].problems()}" for cell in blocked)
-        raise dg.Failure(
-            description=f"{asset}: {len(blocked)} of {len(cells)} cell(s) failed a blocking check and were "
-            f"not written (stored data kept). Re-run these cells: {details}",
-            metadata={"failed_cells": dg.MetadataValue.json([str(c) for c in blocked])},
-            allow_retries=False,
-        )
-    yield _step_result(outcomes)
 
 
-def _cell_records(
-    asset_key: dg.AssetKey, cell: Cell, outcome: CellOutcome
-) -> Iterator[dg.AssetCheckEvaluation | dg.AssetMaterialization]:
-    for name, verdict in outcome.verdicts.items():
-        yield dg.AssetCheckEvaluation(
-            asset_key=asset_key,
-            check_name=name,
-            passed=verdict.passed,
-            partition=str(cell.key),
-            severity=verdict.severity,
-            metadata=verdict.metadata,
-        )
-    if not outcome.blocked:
-        yield dg.AssetMaterialization(asset_key=asset_key, partition=str(cell.key), metadata=outcome.metadata)
+def _shared_metadata(by_key: Mapping[str, Outcome]) -> dict:
+    """The metadata most partitions of the run have alike (those without a meeting), if any two do.
+
+    It goes on the step's output, which Dagster gives every partition; only the others are given
+    their own (`add_asset_metadata` costs ~10 ms a call in a long multi-partition range: it lists the
+    range's keys each time), with null for the shared keys they lack.
+    """
+    alike = Counter(repr(sorted(o.metadata.items())) for o in by_key.values())
+    most, times = alike.most_common(1)[0] if alike else ("", 0)
+    if times < 2:
+        return {}
+    return next(o.metadata for o in by_key.values() if repr(sorted(o.metadata.items())) == most)
 
 
-def _step_result(outcomes: dict[Cell, CellOutcome]) -> dg.MaterializeResult:
-    """The step's output: the one cell's record, or a range's summary with one verdict per check."""
-    if len(outcomes) == 1:
-        (only,) = outcomes.values()
-        return dg.MaterializeResult(
-            metadata=only.metadata,
-            check_results=[
-                dg.AssetCheckResult(check_name=n, passed=v.passed, severity=v.severity, metadata=v.metadata)
-                for n, v in only.verdicts.items()
-            ],
-        )
-    names = next(iter(outcomes.values())).verdicts
-    return dg.MaterializeResult(
-        metadata={"cells": len(outcomes)},
-        check_results=[
-            dg.AssetCheckResult(
+def _partition_verdicts(
+    asset_key: dg.AssetKey, by_key: Mapping[str, Outcome]
+) -> Iterator[dg.AssetCheckEvaluation]:
+    for key, outcome in by_key.items():
+        for name, verdict in outcome.verdicts.items():
+            yield dg.AssetCheckEvaluation(
+                asset_key=asset_key,
                 check_name=name,
-                passed=all(o.verdicts[name].passed for o in outcomes.values()),
-                severity=dg.AssetCheckSeverity.WARN,
+                passed=verdict.passed,
+                partition=key,
+                severity=verdict.severity,
+                metadata=verdict.metadata,
+            )
+
+
+def _check_results(
+    context: dg.AssetExecutionContext, asset: str, by_key: Mapping[str, Outcome], *, own: bool
+) -> list[dg.AssetCheckResult]:
+    """Every check of `asset` answered: the one partition's own verdict (`own`), else a WARN summary."""
+    asset_key = dg.AssetKey.from_user_string(asset)
+    names = [spec.name for spec in context.assets_def.check_specs if spec.asset_key == asset_key]
+    results = []
+    for name in names:
+        judged = [o.verdicts[name] for o in by_key.values() if name in o.verdicts]
+        if own and judged:
+            (verdict,) = judged
+            results.append(
+                dg.AssetCheckResult(
+                    asset_key=asset_key,
+                    check_name=name,
+                    passed=verdict.passed,
+                    severity=verdict.severity,
+                    metadata=verdict.metadata,
+                )
+            )
+            continue
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=asset_key,
+                check_name=name,
+                passed=all(v.passed for v in judged),
+                severity=WARN,
                 metadata={
-                    "cells": len(outcomes),
-                    "cells_failing": sum(not o.verdicts[name].passed for o in outcomes.values()),
+                    "partitions_judged": len(judged),
+                    "partitions_failing": sum(not v.passed for v in judged),
+                    **({} if judged else {"nothing_to_judge": "no partition of this run has rows to check"}),
                 },
             )
-            for name in names
-        ],
+        )
+    return results
+
+
+def _summary_line(asset: str, by_key: Mapping[str, Outcome]) -> str:
+    rows = sum(int(o.metadata.get("dagster/row_count", 0)) for o in by_key.values())
+    judged = sum(bool(o.verdicts) for o in by_key.values())
+    warned = [k for k, o in by_key.items() if any(not v.passed for v in o.verdicts.values())]
+    line = f"{where(asset, list(by_key))}: {judged} judged ({rows} rows), {len(by_key) - judged} with nothing"
+    return line + (f"; warnings for {', '.join(warned)}" if warned else "")
+
+
+def _blocked_failure(
+    outcomes: Mapping[str, Mapping[str, Outcome]], blocked: Mapping[str, list[str]]
+) -> dg.Failure:
+    lines, failed = [], []
+    for asset, keys in blocked.items():
+        if not keys:
+            continue
+        by_key = outcomes[asset]
+        checks = sorted({n for k in keys for n, v in by_key[k].verdicts.items() if v.blocks})
+        lines.append(
+            f"{where(asset, list(by_key))}: {', '.join(checks)} failed, nothing written for {len(keys)} of "
+            f"{len(by_key)} partition(s) (stored data kept"
+            + (f"; the other {len(by_key) - len(keys)} were written" if len(keys) < len(by_key) else "")
+            + "). Re-run these partitions: "
+            + _grouped_problems({k: by_key[k].problems() for k in keys})
+        )
+        failed += keys
+    return dg.Failure(
+        description="\n".join(lines),
+        metadata={"failed_partitions": dg.MetadataValue.json(sorted(set(failed)))},
+        allow_retries=False,
     )
+
+
+def _grouped_problems(problems: Mapping[str, str]) -> str:
+    """`key, key: problem | key: problem`: partitions blocked by one problem (a range-wide contract) once."""
+    keys_by_problem: dict[str, list[str]] = {}
+    for key, problem in problems.items():
+        keys_by_problem.setdefault(problem, []).append(key)
+    return " | ".join(f"{', '.join(keys)}: {problem}" for problem, keys in keys_by_problem.items())

@@ -1,10 +1,23 @@
 """`predictions`: price every runner of a cell's card with the newest model trained before its day."""
 
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+
 import dagster as dg
 import pandas as pd
 
-from racing_platform.lib.cell_runs import CellOutcome, Verdict, run_cells
-from racing_platform.lib.failures import failures_by_class, step_location
+from racing_platform.lib.cell_runs import (
+    Outcome,
+    Verdict,
+    cells_of,
+    cells_params,
+    nothing_there,
+    record_run,
+    rows_by_cell,
+    where,
+)
+from racing_platform.lib.failures import failures_by_class
 from racing_platform.lib.metadata import frame_metadata
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.model.registry import version_for
@@ -39,78 +52,85 @@ SUM_TOLERANCE = 1e-6
     "predicted_at is when the card's content was first priced, so a field change adds a snapshot.",
 )
 def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    with failures_by_class(step_location(context)):
-        provider = load_settings().odds_provider
-        yield from run_cells(context, lambda cell: price_cell(warehouse, cell, provider))
+    with failures_by_class(where("predictions", list(context.partition_keys))):
+        outcomes = price_cells(warehouse, cells_of(context), load_settings().odds_provider)
+    yield from record_run(context, {"predictions": outcomes})
 
 
-def price_cell(warehouse: Warehouse, cell: Cell, provider: str) -> CellOutcome:
-    """Price the cell's card with the newest model trained before its day; write it if it passes."""
-    features = warehouse.query(
-        "SELECT * FROM runner_features WHERE meeting_date = ? AND venue_slug = ? "
-        "ORDER BY race_number, saddlecloth",
-        [cell.meeting_date, cell.venue_slug],
-    )
-    if features.empty:
-        none = {"card": "none: no runner features for this cell"}
-        return CellOutcome(metadata=none, verdicts={"predictions_contract": Verdict(True, none)})
-    model = version_for(warehouse, cell.meeting_date)
-    if model is None:
-        raise dg.Failure(
-            f"{cell}: no win_model version trained before {cell.meeting_date}", allow_retries=False
-        )
-    content = card_hash(features)
-    seen_at = first_seen(warehouse, cell, content)
-    predicted_at = seen_at if seen_at is not None else pd.Timestamp.now(tz="UTC").floor("us")
-    odds = warehouse.query(
-        "SELECT * FROM odds WHERE meeting_date = ? AND venue_slug = ?",
-        [cell.meeting_date, cell.venue_slug],
-    )
-    priced = price_card(features, odds, model, provider, predicted_at)
-    verdict = predictions_verdict(priced, features)
-    if not verdict.blocks:
-        if seen_at is None:
-            record_card_version(warehouse, cell, content, predicted_at)
-        keys = cell.keys_frame().assign(
-            predicted_at=predicted_at, card_hash=content, model_version=model.version
-        )
-        warehouse.replace_slices({"predictions": priced}, keys)
-    return CellOutcome(
-        metadata={
-            **frame_metadata(
-                priced,
-                preview_columns=[
-                    "race_number",
-                    "saddlecloth",
-                    "horse_name",
-                    "win_probability",
-                    "fair_odds",
-                    "market_probability",
-                ],
-            ),
-            "model_version": model.version,
-            "predicted_at": str(predicted_at),
-        },
-        verdicts={"predictions_contract": verdict},
-    )
+@cache
+def _sql(name: str) -> str:
+    return resources.files("racing_platform.predictions").joinpath(f"sql/{name}.sql").read_text()
 
 
-def first_seen(warehouse: Warehouse, cell: Cell, content_hash: str) -> pd.Timestamp | None:
-    """When this card content was first priced for the cell (None if it is new)."""
-    seen = warehouse.query(
-        "SELECT first_seen_at FROM card_versions WHERE meeting_date = ? AND venue_slug = ? AND card_hash = ?",
-        [cell.meeting_date, cell.venue_slug, content_hash],
-    )
-    return pd.Timestamp(seen["first_seen_at"].iloc[0]).tz_convert("UTC") if len(seen) else None
+def price_cells(warehouse: Warehouse, cells: Sequence[Cell], provider: str) -> dict[str, Outcome]:
+    """Price each cell's card with the newest model trained before its day; write all that pass at once.
 
-
-def record_card_version(warehouse: Warehouse, cell: Cell, content_hash: str, seen_at: pd.Timestamp) -> None:
-    """Recorded only with the card's first prices, so a blocked card leaves no trace."""
+    A snapshot is keyed by when its card content was first priced (card_versions), recorded in the
+    same transaction as its first prices, so a blocked card leaves no trace. Returns each cell's
+    outcome by partition key.
+    """
+    models = {day: version_for(warehouse, day) for day in sorted({c.meeting_date for c in cells})}
+    params = cells_params(cells)
+    outcomes: dict[str, Outcome] = {}
+    frames: dict[str, list[pd.DataFrame]] = {"predictions": [], "card_versions": []}
+    keys: dict[str, list[pd.DataFrame]] = {"predictions": [], "card_versions": []}
     with warehouse.connect() as conn:
-        conn.execute(
-            "INSERT INTO card_versions VALUES (?, ?, ?, ?)",
-            [cell.meeting_date, cell.venue_slug, content_hash, seen_at],
-        )
+        features_of = rows_by_cell(conn.execute(_sql("cells_features"), params).df())
+        all_odds = conn.execute(_sql("cells_odds"), params).df()
+        all_seen = conn.execute(_sql("cells_card_versions"), params).df()
+        odds_of, seen_of = rows_by_cell(all_odds), rows_by_cell(all_seen)
+        for cell in cells:
+            features = features_of.get(cell)
+            if features is None:
+                outcomes[str(cell)] = nothing_there("card", "no runner features for this cell")
+                continue
+            model = models[cell.meeting_date]
+            if model is None:
+                raise dg.Failure(
+                    f"{cell}: no win_model version trained before {cell.meeting_date}", allow_retries=False
+                )
+            content = card_hash(features)
+            seen = seen_of.get(cell, all_seen.head(0))
+            seen = seen[seen["card_hash"] == content]
+            new_card = seen.empty
+            predicted_at = (
+                pd.Timestamp.now(tz="UTC").floor("us")
+                if new_card
+                else pd.Timestamp(seen["first_seen_at"].iloc[0]).tz_convert("UTC")
+            )
+            odds = odds_of.get(cell, all_odds.head(0))
+            priced = price_card(features, odds, model, provider, predicted_at)
+            verdict = predictions_verdict(priced, features)
+            if not verdict.blocks:
+                keys["predictions"].append(
+                    cell.keys_frame().assign(
+                        predicted_at=predicted_at, card_hash=content, model_version=model.version
+                    )
+                )
+                frames["predictions"].append(priced)
+                if new_card:
+                    version = cell.keys_frame().assign(card_hash=content)
+                    keys["card_versions"].append(version)
+                    frames["card_versions"].append(version.assign(first_seen_at=predicted_at))
+            outcomes[str(cell)] = Outcome(
+                metadata={
+                    **frame_metadata(priced, preview_columns=PREVIEW),
+                    "model_version": model.version,
+                    "predicted_at": str(predicted_at),
+                },
+                verdicts={"predictions_contract": verdict},
+            )
+        writing = {table: parts for table, parts in frames.items() if parts}
+        if writing:
+            warehouse.replace_slices(
+                {table: pd.concat(parts, ignore_index=True) for table, parts in writing.items()},
+                {table: pd.concat(keys[table], ignore_index=True) for table in writing},
+                conn=conn,
+            )
+    return outcomes
+
+
+PREVIEW = ["race_number", "saddlecloth", "horse_name", "win_probability", "fair_odds", "market_probability"]
 
 
 def predictions_verdict(priced: pd.DataFrame, features: pd.DataFrame) -> Verdict:

@@ -1,18 +1,20 @@
 """`meetings`: what racing.com lists for a day, and the venue partitions it discovers."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
 import pandas as pd
 
 from racing_platform import contracts
-from racing_platform.lib.failures import failures_by_class, step_location
+from racing_platform.lib.cell_runs import Outcome, Verdict, record_run, where
+from racing_platform.lib.failures import failures_by_class
 from racing_platform.lib.metadata import frame_metadata
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, SOURCE_RETRY
 from racing_platform.lib.validation import contract_failures
 from racing_platform.partitions import VENUE_DIMENSION, racing_days
 from racing_platform.settings import load_settings
+from racing_platform.source.client import RacingComClient
 from racing_platform.source.parsers import MEETINGS_BY_DATE, parse_response
 from racing_platform.source.resource import RacingComResource
 from racing_platform.source.venues import UNKNOWN_TIER, load_venues
@@ -63,65 +65,70 @@ def _tier(venue) -> str:
     "as a `venue` partition. A cell of the date x venue grid with no tracked meeting here has no meeting.",
 )
 def meetings(context: dg.AssetExecutionContext, racing_com: RacingComResource, warehouse: Warehouse):
-    with failures_by_class(step_location(context)):
-        yield from store_meetings(context, racing_com, warehouse)
-
-
-def store_meetings(
-    context: dg.AssetExecutionContext, racing_com: RacingComResource, warehouse: Warehouse
-) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
-    """List the partition's days, check the contract, register new venues, replace the days' rows."""
-    where = step_location(context)
+    step = where("meetings", list(context.partition_keys))
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    frames = []
-    with racing_com.session(context.run.run_id, where=where) as client:
-        for day in days:
-            frame = list_meetings(client, day)
-            context.log.info(
-                f"meetings {day}: {len(frame)} listed, {int(frame['tracked'].sum())} tracked "
-                f"({', '.join(sorted(frame.loc[frame['tracked'], 'venue_slug']))})"
-            )
-            frames.append(frame)
-        source_metrics = client.metrics.as_metadata()
-    listed = pd.concat(frames, ignore_index=True)
-    failures = contract_failures(contracts.MeetingsSchema, listed)
-    if failures is not None:
-        yield dg.AssetCheckResult(check_name="meetings_contract", passed=False, metadata=failures)
-        raise dg.Failure(
-            f"{where}: meetings for {days[0]}..{days[-1]} broke their contract",
-            allow_retries=False,
-        )
-
-    new_venues = sorted(
-        set(listed.loc[listed["tracked"], "venue_slug"])
-        - set(context.instance.get_dynamic_partitions(VENUE_DIMENSION))
-    )
+    with racing_com.session(context.run.run_id, where=step) as client, failures_by_class(step):
+        outcomes, tracked = store_meetings(client, warehouse, days)
+        source = client.metrics.as_metadata()
+    known = set(context.instance.get_dynamic_partitions(VENUE_DIMENSION))
+    new_venues = sorted(tracked - known)
     if new_venues:
         context.instance.add_dynamic_partitions(VENUE_DIMENSION, new_venues)
         context.log.info(f"registered venue partitions: {', '.join(new_venues)}")
-    keys = pd.DataFrame({"meeting_date": days})
+    for outcome in outcomes.values():
+        day_venues = outcome.metadata["tracked_venues"].value
+        outcome.metadata["new_venues"] = dg.MetadataValue.json([v for v in new_venues if v in day_venues])
+    yield from record_run(
+        context,
+        {"meetings": outcomes},
+        run_metadata={"meetings": {"run_source": dg.MetadataValue.json(source)}},
+    )
+
+
+def store_meetings(
+    client: RacingComClient, warehouse: Warehouse, days: Sequence[date]
+) -> tuple[dict[str, Outcome], set[str]]:
+    """List each day's meetings, check the contract, replace the days' rows in one transaction.
+
+    Returns each day's outcome by partition key, and the venue slugs of every tracked meeting listed
+    (the asset registers the new ones as `venue` partitions). A listing that comes back empty for a day
+    with stored meetings is an outage: nothing is replaced.
+    """
+    frames = {day: list_meetings(client, day) for day in days}
+    listed = pd.concat(frames.values(), ignore_index=True)
+    failures = contract_failures(contracts.MeetingsSchema, listed)
+    if failures is not None:
+        broken = Verdict(False, failures, problem=f"{failures['failures']} contract failure(s)")
+        return {day.isoformat(): Outcome({}, {"meetings_contract": broken}) for day in days}, set()
     listings = pd.DataFrame(
         {
-            "meeting_date": days,
-            "listed": [len(f) for f in frames],
-            "tracked": [int(f["tracked"].sum()) for f in frames],
+            "meeting_date": list(days),
+            "listed": [len(f) for f in frames.values()],
+            "tracked": [int(f["tracked"].sum()) for f in frames.values()],
             "fetched_at": pd.Timestamp.now(tz="UTC"),
         }
     )
     try:
-        warehouse.replace_slices({"meetings": listed, "meeting_listings": listings}, keys)
+        warehouse.replace_slices(
+            {"meetings": listed, "meeting_listings": listings}, pd.DataFrame({"meeting_date": list(days)})
+        )
     except EmptyReplacementError as exc:
         raise dg.Failure(
-            f"{where}: racing.com listed no meetings for {days[0]}..{days[-1]} but meetings are stored: "
+            f"racing.com listed no meetings for {days[0]}..{days[-1]} but meetings are stored: "
             f"treated as an outage, stored meetings kept ({exc})",
             allow_retries=False,
         ) from exc
-    yield dg.MaterializeResult(
-        metadata={
-            **frame_metadata(listed),
-            "tracked_meetings": int(listed["tracked"].sum()),
-            "new_venues": dg.MetadataValue.json(new_venues),
-            "source": dg.MetadataValue.json(source_metrics),
-        },
-        check_results=[dg.AssetCheckResult(check_name="meetings_contract", passed=True)],
-    )
+    outcomes = {
+        day.isoformat(): Outcome(
+            metadata={
+                **frame_metadata(frame),
+                "tracked_meetings": int(frame["tracked"].sum()),
+                "tracked_venues": dg.MetadataValue.json(
+                    sorted(set(frame.loc[frame["tracked"], "venue_slug"]))
+                ),
+            },
+            verdicts={"meetings_contract": Verdict(True)},
+        )
+        for day, frame in frames.items()
+    }
+    return outcomes, set(listed.loc[listed["tracked"], "venue_slug"])

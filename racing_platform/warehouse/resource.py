@@ -177,52 +177,80 @@ class Warehouse(DuckDBResource):
     def replace_slices(
         self,
         frames: Mapping[str, pd.DataFrame],
-        keys: pd.DataFrame,
+        keys: pd.DataFrame | Mapping[str, pd.DataFrame],
         *,
         allow_empty: frozenset[str] = frozenset(),
         conn: duckdb.DuckDBPyConnection | None = None,
     ) -> dict[str, int]:
         """Make each frame the whole content of its table for the `keys` slices, in one transaction.
 
-        `keys` holds one row per slice; its columns are the key columns (present in every frame).
-        An empty frame never silently wipes stored rows unless its table is in `allow_empty`, i.e.
-        emptiness has been verified (an abandoned meeting, a race with no result yet).
+        `keys` holds one row per slice; its columns are the key columns (present in every frame). A
+        mapping gives each table its own slices (a run writes the cells of one table that passed their
+        checks, and another table's that passed theirs, together). A slice whose frame has no rows never
+        silently wipes its stored rows unless its table is in `allow_empty`, i.e. emptiness has been
+        verified (an abandoned meeting, a race with no result yet): slice by slice, so one cell with
+        rows cannot carry another cell's emptiness through.
         """
         if conn is None:
             with self.connect() as own:
                 return self.replace_slices(frames, keys, allow_empty=allow_empty, conn=own)
-        key_cols = list(keys.columns)
+        keys_of = dict(keys) if isinstance(keys, Mapping) else dict.fromkeys(frames, keys)
+        key_cols = sorted({c for k in keys_of.values() for c in k.columns})
         date_cols = _date_columns(conn, list(frames), key_cols)
-        keys = _with_dates(keys, date_cols, "keys")
+        keys_of = {table: _with_dates(keys_of[table], date_cols, "keys") for table in frames}
         frames = {table: _with_dates(frame, date_cols, table) for table, frame in frames.items()}
         for table, frame in frames.items():
-            _check_inside(table, frame, keys)
-        conn.register("_keys", keys)
-        join = " AND ".join(f"t.{c} = _keys.{c}" for c in key_cols)
+            _check_inside(table, frame, keys_of[table])
         try:
             conn.execute("BEGIN TRANSACTION")
             for table, frame in frames.items():
-                if frame.empty and table not in allow_empty:
-                    stored = conn.execute(f"SELECT count(*) FROM {table} t JOIN _keys ON {join}").fetchone()[
-                        0
-                    ]
-                    if stored:
-                        raise EmptyReplacementError(
-                            f"{table}: refusing to replace {stored} stored row(s) of "
-                            f"{_describe(keys)} with nothing"
-                        )
-                conn.execute(f"DELETE FROM {table} t USING _keys WHERE {join}")
-                if len(frame):
-                    conn.register("_frame", frame)
-                    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
-                    conn.unregister("_frame")
+                _replace(conn, table, frame, keys_of[table], table in allow_empty)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        finally:
-            conn.unregister("_keys")
         return {table: len(frame) for table, frame in frames.items()}
+
+
+def _replace(
+    conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, keys: pd.DataFrame, may_empty: bool
+) -> None:
+    """DELETE the `keys` slices of `table`, INSERT `frame` by name (inside the caller's transaction)."""
+    if keys.empty:
+        return
+    join = " AND ".join(f"t.{c} = _keys.{c}" for c in keys.columns)
+    conn.register("_keys", keys)
+    try:
+        if not may_empty:
+            _refuse_emptied_slices(conn, table, frame, keys, join)
+        conn.execute(f"DELETE FROM {table} t USING _keys WHERE {join}")
+        if len(frame):
+            conn.register("_frame", frame)
+            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
+            conn.unregister("_frame")
+    finally:
+        conn.unregister("_keys")
+
+
+def _refuse_emptied_slices(
+    conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, keys: pd.DataFrame, join: str
+) -> None:
+    """Raise if a slice without rows in `frame` has stored rows (`_keys` holds the slices)."""
+    cols = list(keys.columns)
+    covered = pd.MultiIndex.from_frame(frame[cols].astype(str)) if len(frame) else None
+    empty = keys if covered is None else keys[~pd.MultiIndex.from_frame(keys.astype(str)).isin(covered)]
+    if empty.empty:
+        return
+    conn.register("_empty", empty)
+    try:
+        on = join.replace("_keys.", "_empty.")
+        stored = conn.execute(f"SELECT count(*) FROM {table} t JOIN _empty ON {on}").fetchone()[0]
+    finally:
+        conn.unregister("_empty")
+    if stored:
+        raise EmptyReplacementError(
+            f"{table}: refusing to replace {stored} stored row(s) of {_describe(empty)} with nothing"
+        )
 
 
 def _date_columns(conn: duckdb.DuckDBPyConnection, tables: list[str], key_cols: list[str]) -> list[str]:

@@ -146,7 +146,7 @@ def test_range_with_one_bad_cell_writes_the_good_cells_and_names_the_bad_one(pla
     assert platform.materialize([meetings], range_=("2026-02-14", DAY)).success
     result = platform.materialize(CARDS, range_=("2026-02-14|flemington", f"{DAY}|flemington"))
     assert not result.success
-    assert f"Re-run these cells: {DAY}|flemington" in _failure_message(result)
+    assert f"Re-run these partitions: {DAY}|flemington: race_cards_contract" in _failure_message(result)
     assert set(platform.rows("races")["meet_code"]) == {"5100001"}
     good = {
         e.partition

@@ -227,7 +227,7 @@ def test_a_stored_body_breaking_its_contract_blocks_race_cards_and_downstream(pl
     )
     assert f"{CELL}: race_cards_contract: race {MEET} R2 (6100022) runners.weight_kg" in failure
     started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
-    assert "race_cards" in started and "runner_features" not in started
+    assert "race_cards_and_results" in started and "runner_features" not in started
     _assert_unchanged(platform, {t: f for t, f in stored.items() if t != "raw_race_cards"})
     check = [e for e in result.get_asset_check_evaluations() if e.check_name == "race_cards_contract"]
     assert check and not check[0].passed and "weight_kg" in str(check[0].metadata)

@@ -172,3 +172,24 @@ def test_a_row_of_another_day_is_still_outside_whatever_its_type(warehouse):
     other_day = _failures(D1, "randwick", [1]).assign(meeting_date=pd.Timestamp(D2))
     with pytest.raises(ValueError, match="1 row\\(s\\) fall outside"):
         warehouse.replace_slices({"fetch_failures": other_day}, _cell(D1, "randwick"))
+
+
+def test_one_cell_with_rows_never_carries_another_cell_s_emptiness_through(warehouse):
+    two_cells = pd.concat([_cell(D1, "randwick"), _cell(D1, "rosehill")], ignore_index=True)
+    warehouse.replace_slices(
+        {"fetch_failures": pd.concat([_failures(D1, "randwick", [1]), _failures(D1, "rosehill", [2])])},
+        two_cells,
+    )
+    with pytest.raises(EmptyReplacementError, match=r"fetch_failures.*2026-03-07\|rosehill"):
+        warehouse.replace_slices({"fetch_failures": _failures(D1, "randwick", [3])}, two_cells)
+    assert list(_rows(warehouse, "fetch_failures")["race_number"]) == [1, 2]
+
+
+def test_each_table_can_replace_its_own_slices_in_one_transaction(warehouse):
+    warehouse.replace_slices({"fetch_failures": _failures(D1, "randwick", [1])}, _cell(D1, "randwick"))
+    warehouse.replace_slices(
+        {"fetch_failures": _failures(D1, "rosehill", [2]), "meeting_listings": _listing(D2, 3)},
+        {"fetch_failures": _cell(D1, "rosehill"), "meeting_listings": pd.DataFrame({"meeting_date": [D2]})},
+    )
+    assert list(_rows(warehouse, "fetch_failures")["venue_slug"]) == ["randwick", "rosehill"]
+    assert list(_rows(warehouse, "meeting_listings")["listed"]) == [3]
