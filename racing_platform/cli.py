@@ -53,6 +53,81 @@ def demo(seed: int, history_days: int | None) -> None:
     )
 
 
+HISTORY_ASSETS = "meetings,raw_race_cards,race_cards,race_results,form_lines,form_book,runner_features"
+
+
+@main.command()
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (inclusive).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
+@click.option("--assets", default=HISTORY_ASSETS, show_default=True, help="Comma-separated asset names.")
+@click.option("--states", default=None, help="Comma-separated states of the cells (default: configs scope).")
+@click.option(
+    "--tiers", default=None, help="Comma-separated venue tiers of the cells (default: configs scope)."
+)
+@click.option(
+    "--drive", "backfill_id", default=None, help="Drive (or follow) an existing backfill, e.g. from the UI."
+)
+def backfill(start, end, assets: str, states: str | None, tiers: str | None, backfill_id: str | None) -> None:
+    """Backfill history as Dagster asset backfills, run in this process (lib/backfill.py).
+
+    With --start/--end: `meetings` first when selected, then the meeting cells in scope and the days.
+    With --drive: run a backfill launched elsewhere (the UI's "Materialize" over partitions) without
+    the daemon. If a dagster-daemon is running, it runs the backfill and this only follows it.
+    """
+    from dataclasses import replace
+
+    from racing_platform.lib.backfill import backfill_history, describe, run_backfill
+    from racing_platform.lib.dagster_home import ensure_dagster_home
+    from racing_platform.resources import duckdb_path
+    from racing_platform.settings import load_settings
+    from racing_platform.warehouse.resource import Warehouse
+
+    ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        line = _ProgressLine()
+        if backfill_id:
+            line.say(describe(run_backfill(instance, backfill_id, progress=line.show)))
+            return
+        if not (start and end):
+            raise click.UsageError("give --start and --end, or --drive ID")
+        scope = load_settings().scope
+        if states:
+            scope = replace(scope, states=frozenset(s.strip().upper() for s in states.split(",")))
+        if tiers:
+            scope = replace(scope, tiers=frozenset(t.strip() for t in tiers.split(",")))
+        backfill_history(
+            instance,
+            Warehouse(database=duckdb_path()),
+            [a.strip() for a in assets.split(",") if a.strip()],
+            start.date(),
+            end.date(),
+            scope=scope,
+            say=line.say,
+            progress=line.show,
+        )
+
+
+class _ProgressLine:
+    """One line rewritten in place on a terminal (a line every 25 runs elsewhere); `say` ends it first."""
+
+    def __init__(self) -> None:
+        self.tty = click.get_text_stream("stdout").isatty()
+        self.open = False
+
+    def show(self, progress) -> None:
+        if self.tty:
+            click.echo(f"\r  {progress}\033[K", nl=False)
+            self.open = True
+        elif progress.runs_done % 25 == 0:
+            click.echo(f"  {progress}")
+
+    def say(self, text: str) -> None:
+        if self.open:
+            click.echo("")
+            self.open = False
+        click.echo(text)
+
+
 @main.command("reap-dead-runs")
 def reap_dead_runs_command() -> None:
     """Fail runs whose worker process died and free their pool slots (lib/crashed_runs.py)."""

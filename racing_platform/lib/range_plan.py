@@ -1,58 +1,99 @@
 """Plan history backfills as few, dense range runs instead of one run per cell of the grid.
 
-Dagster splits a multi-partition range by holding one dimension fixed, so a run covers one venue over
-consecutive dates. Each run costs a fixed overhead, each cell in it a bookkeeping cost per asset,
-meeting or not. Most cells of the grid are empty, so a venue's meeting dates are cut into ranges
-wherever bridging a gap of empty days would cost more than starting a new run.
+A Dagster asset backfill with `BackfillPolicy.single_run()` turns a multi-partition target into runs by
+holding one dimension fixed, whichever has fewer distinct keys in the target (the date when the target
+spans fewer dates than venues), and splitting the other dimension at every gap
+(`DefaultPartitionsSubset.get_partition_key_ranges`): along dates in calendar order, along venues in
+the order they were registered. Each run costs a fixed overhead, each cell in it a bookkeeping cost per
+asset, meeting or not. Most cells of the grid are empty, so the meeting cells are cut the same way,
+and a gap of empty cells is bridged (added to the target) only when that costs less than a new run.
+Targeting exactly the planned cells makes Dagster's run planning reproduce this plan run for run.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-# Fitted on empty-cell range runs on the 2-core development machine (docs/benchmarks.md, "Backfill").
-RUN_OVERHEAD_S = 0.28
-CELL_ASSET_OVERHEAD_S = 0.078
+from racing_platform.partitions import Cell
+
+# Measured on the 2-core development machine with the real definitions and a SQLite instance, runs of
+# the card assets over cells listed without a meeting (docs/benchmarks.md, "Backfill"): a run costs ~30
+# events (start and end, resources, steps, one planned event per asset, checks) and a new event-log
+# file, 0.6-0.8 s, the same through lib/backfill.py's driver as through `execute_in_process`; an empty
+# cell costs one materialization event per asset and Dagster's partition lookups, 2-30 ms (SQLite on
+# a busy disk). A weekly venue's empty days are cheaper bridged than split into runs.
+RUN_OVERHEAD_S = 0.7
+CELL_ASSET_OVERHEAD_S = 0.015
 
 
 @dataclass(frozen=True, order=True)
 class RangeRun:
-    venue_slug: str
-    start: date
-    end: date  # inclusive
+    """Consecutive cells along one dimension with the other held fixed: one single-run range run."""
+
+    cells: tuple[Cell, ...]
 
     @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
+    def first(self) -> Cell:
+        return self.cells[0]
+
+    @property
+    def last(self) -> Cell:
+        return self.cells[-1]
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        """The run's `dagster/asset_partition_range_start` and `_end` tags."""
+        return str(self.first), str(self.last)
+
+    def __str__(self) -> str:
+        return f"{self.first}..{self.last}" if len(self.cells) > 1 else str(self.first)
 
 
 def plan_range_runs(
     meeting_cells: Iterable[tuple[date, str]],
     *,
     assets_per_cell: int,
+    venue_order: Sequence[str],
     run_overhead_s: float = RUN_OVERHEAD_S,
     cell_asset_overhead_s: float = CELL_ASSET_OVERHEAD_S,
 ) -> list[RangeRun]:
-    """Cover every meeting cell; bridge a gap only when its empty cells cost less than a new run."""
-    max_bridged_gap = int(run_overhead_s // (cell_asset_overhead_s * assets_per_cell))
-    by_venue: dict[str, list[date]] = defaultdict(list)
-    for day, venue in set(meeting_cells):
-        by_venue[venue].append(day)
-    runs: list[RangeRun] = []
-    for venue, days in by_venue.items():
-        days.sort()
-        start = prev = days[0]
-        for day in days[1:]:
-            if (day - prev).days - 1 > max_bridged_gap:
-                runs.append(RangeRun(venue, start, prev))
-                start = day
-            prev = day
-        runs.append(RangeRun(venue, start, prev))
+    """Cover every meeting cell; bridge a gap only when its empty cells cost less than a new run.
+
+    `venue_order` is the venue partitions in registration order (`instance.get_dynamic_partitions`).
+    """
+    cells = {Cell(day, venue) for day, venue in meeting_cells}
+    if not cells:
+        return []
+    venue_index = {venue: i for i, venue in enumerate(venue_order)}
+    by_date = len({c.meeting_date for c in cells}) <= len({c.venue_slug for c in cells})
+    # Along dates, a gap inside the scope is a venue's day without a tracked meeting: empty. Along
+    # venues, the venues between two of the target's in registration order may be outside the scope
+    # and race that day: bridging them would fetch and price meetings nobody asked for.
+    max_bridged_gap = 0 if by_date else int(run_overhead_s // (cell_asset_overhead_s * assets_per_cell))
+    # Each cell as (fixed key, position along the other dimension); bridging only adds positions
+    # along that dimension, so the dimension Dagster groups by stays the same.
+    lines: dict[object, list[int]] = defaultdict(list)
+    for c in cells:
+        if by_date:
+            lines[c.meeting_date].append(venue_index[c.venue_slug])
+        else:
+            lines[c.venue_slug].append(c.meeting_date.toordinal())
+
+    def cell_at(fixed, position: int) -> Cell:
+        if by_date:
+            return Cell(fixed, venue_order[position])
+        return Cell(date.fromordinal(position), fixed)
+
+    runs = []
+    for fixed, positions in lines.items():
+        positions.sort()
+        start = prev = positions[0]
+        for position in [*positions[1:], None]:
+            if position is None or position - prev - 1 > max_bridged_gap:
+                runs.append(RangeRun(tuple(cell_at(fixed, p) for p in range(start, prev + 1))))
+                start = position
+            prev = position
     return sorted(runs)
-
-
-def estimated_cost_s(runs: list[RangeRun], *, assets_per_cell: int) -> float:
-    return sum(RUN_OVERHEAD_S + r.days * assets_per_cell * CELL_ASSET_OVERHEAD_S for r in runs)
