@@ -1,8 +1,9 @@
 """`make demo`: the main job on the embedded defaults, from an empty machine to a priced race card.
 
-Starts the simulator, lists meetings (registering venues), backfills recent history with the cheapest
-operations, builds form and features, trains the win model and prices today's meetings — all as
-Dagster runs in the local instance, so `dagster dev` afterwards shows the history it built.
+Starts the simulator, then builds a season of history and today's prices as Dagster asset backfills
+(lib/backfill.py) in the local instance: the same backfills a user launches from the UI or with
+`racing-platform backfill`, so `dagster dev` afterwards shows them in the Backfills tab, their runs on
+the timeline and every partition's status.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
-from racing_platform.lib.backfill import backfill_cells, backfill_days, run_assets
+from racing_platform.lib.backfill import BackfillProgress, BackfillReport, backfill, scoped_cells
 from racing_platform.lib.dagster_home import ensure_dagster_home
 from racing_platform.settings import Scope, load_settings
-from racing_platform.source.venues import load_venues
 from racing_platform.warehouse.resource import Warehouse
 
 CARD_ASSETS = ["raw_race_cards", "race_cards", "race_results"]
+HISTORY_ASSETS = [*CARD_ASSETS, "form_lines", "form_book", "runner_features"]
+PROGRESS_EVERY_S = 10.0
 
 
 @dataclass
@@ -36,22 +38,11 @@ class DemoResult:
     seconds: float
     model_version: str
     card: pd.DataFrame
+    backfills: list[BackfillReport]
 
 
-def scoped_cells(warehouse: Warehouse, scope: Scope, start: date, end: date) -> list[tuple[date, str]]:
-    """(date, venue) cells with a tracked meeting inside `scope` between start and end inclusive."""
-    meetings = warehouse.query(
-        "SELECT DISTINCT meeting_date, venue_slug, state FROM meetings "
-        "WHERE tracked AND meeting_date BETWEEN ? AND ? ORDER BY ALL",
-        [start, end],
-    )
-    registry = load_venues()
-    cells = []
-    for row in meetings.itertuples(index=False):
-        venue = registry.by_slug(row.venue_slug)
-        if scope.covers(row.state, venue.tier if venue else None, False, False):
-            cells.append((pd.Timestamp(row.meeting_date).date(), row.venue_slug))
-    return cells
+class DemoFailed(RuntimeError):
+    """A backfill of the demo ended with failed runs; the message names them."""
 
 
 def run_demo(
@@ -78,62 +69,64 @@ def run_demo(
         instance = dg.DagsterInstance.get()
         warehouse: Warehouse = defs.resources["warehouse"]
         say(f"simulator at {sim.url} (seed {seed}); Dagster instance {home}; DuckDB {warehouse.database}")
-        runs = 0
+        reports: list[BackfillReport] = []
 
-        def step(title: str, report) -> None:
-            nonlocal runs
-            runs += report.runs
-            status = "ok" if not report.failed else f"FAILED: {', '.join(report.failed[:5])}"
-            say(f"  {title}: {report.runs} run(s) in {report.seconds:.1f} s — {status}")
+        def step(title: str, assets: list[str], **target) -> BackfillReport:
+            say(f"{title}")
+            report = backfill(instance, assets, title=f"demo: {title}", progress=_progress(say), **target)
+            reports.append(report)
+            status = "ok" if not report.failed and report.status == "COMPLETED_SUCCESS" else report.status
+            say(f"  backfill {report.backfill_id}: {report.runs} run(s) in {report.seconds:.1f} s — {status}")
+            if report.failed or report.status != "COMPLETED_SUCCESS":
+                raise DemoFailed(
+                    f"backfill {report.backfill_id} ({title}) ended {report.status}"
+                    + (f"; failed runs: {', '.join(report.failed[:5])}" if report.failed else "")
+                    + (f"; {report.error}" if report.error else "")
+                    + ". See it in the Dagster UI's Backfills tab."
+                )
+            return report
 
-        say(f"[1/6] meetings {start} .. {today + timedelta(days=1)}")
-        step("meetings", backfill_days(defs, instance, ["meetings"], start, today + timedelta(days=1)))
+        listed_to = today + timedelta(days=1)
+        step(f"[1/4] meetings {start} .. {listed_to}", ["meetings"], days=(start, listed_to))
         history = scoped_cells(warehouse, settings.demo_scope, start, today - timedelta(days=1))
         todays = scoped_cells(warehouse, settings.demo_scope, today, today)
         say(f"  {len(history)} history cells and {len(todays)} today in {_describe(settings.demo_scope)}")
-
-        say("[2/6] race cards and results (history: one whole-meeting call per meeting)")
-        step("cards", backfill_cells(defs, instance, CARD_ASSETS, history + todays, _progress(say)))
-
-        say("[3/6] form lines and the form book")
-        step("form_lines", backfill_days(defs, instance, ["form_lines"], start, today))
-        step("form_book", backfill_days(defs, instance, ["form_book"], start, today))
-
-        say("[4/6] runner features")
         step(
-            "runner_features",
-            backfill_cells(defs, instance, ["runner_features"], history + todays, _progress(say)),
+            "[2/4] race cards, results, form and features (one whole-meeting call per meeting)",
+            HISTORY_ASSETS,
+            days=(start, today),
+            cells=history + todays,
         )
-
-        say(f"[5/6] win model (trained on races before {today})")
-        trained = run_assets(
-            defs,
-            instance,
+        step(
+            f"[3/4] win model (trained on races before {today})",
             ["win_model"],
             run_config={"ops": {"win_model": {"config": {"cutoff": today.isoformat()}}}},
         )
-        runs += 1
-        if not trained.success:
-            raise RuntimeError("win_model failed; see the run in the Dagster UI")
-        model_meta = trained.get_asset_materialization_events()[0].materialization.metadata
+        model_meta = _latest_metadata(instance, "win_model")
         say(
             f"  version {model_meta['model_version'].value}: {model_meta['training_races'].value} races; "
             f"holdout log loss {_value(model_meta, 'holdout_log_loss')} "
             f"vs uniform {_value(model_meta, 'holdout_uniform_log_loss')}"
         )
-
-        say("[6/6] predictions for today")
-        step("predictions", backfill_cells(defs, instance, ["predictions"], todays, _progress(say)))
+        step("[4/4] predictions for today", ["predictions"], cells=todays)
         card = next_race_card(warehouse, today, sim.control.now())
     return DemoResult(
         today=today,
         history_cells=len(history),
         today_cells=len(todays),
-        runs=runs,
+        runs=sum(r.runs for r in reports),
         seconds=time.perf_counter() - began,
         model_version=str(model_meta["model_version"].value),
         card=card,
+        backfills=reports,
     )
+
+
+def _latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict:
+    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if event is None or event.asset_materialization is None:
+        raise DemoFailed(f"{asset} has no materialization; see the Dagster UI")
+    return dict(event.asset_materialization.metadata)
 
 
 def next_race_card(warehouse: Warehouse, today: date, now: datetime) -> pd.DataFrame:
@@ -177,9 +170,13 @@ def _describe(scope: Scope) -> str:
     return f"{'/'.join(sorted(scope.states))} {'/'.join(sorted(scope.tiers))}"
 
 
-def _progress(say: Callable[[str], None]):
-    def report(done: int, total: int, run) -> None:
-        if done == total or done % 25 == 0:
-            say(f"    {done}/{total} runs (last: {run.venue_slug} {run.start}..{run.end})")
+def _progress(say: Callable[[str], None]) -> Callable[[BackfillProgress], None]:
+    """One progress line every PROGRESS_EVERY_S (the runs are also live in the UI's Backfills tab)."""
+    last = [0.0]
+
+    def report(progress: BackfillProgress) -> None:
+        if progress.seconds - last[0] >= PROGRESS_EVERY_S:
+            last[0] = progress.seconds
+            say(f"    {progress}")
 
     return report

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+from dagster._core.execution.backfill import BulkActionStatus
+from dagster._core.storage.tags import BACKFILL_ID_TAG
 
 from racing_platform.demo import CARD_ASSETS, run_demo
 from racing_platform.warehouse.resource import Warehouse
@@ -48,6 +50,12 @@ def test_the_demo_prices_today_and_leaves_its_runs_in_the_instance(tmp_path, mon
         runs = instance.get_runs()
         assert len(runs) == demo.runs
         assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+        # Every run belongs to one of the demo's Dagster backfills and to the code location.
+        backfills = {b.backfill_id: b for b in instance.get_backfills()}
+        assert set(backfills) == {r.backfill_id for r in demo.backfills} and len(backfills) == 4
+        assert all(b.status == BulkActionStatus.COMPLETED_SUCCESS for b in backfills.values())
+        assert {run.tags.get(BACKFILL_ID_TAG) for run in runs} == set(backfills)
+        assert all(run.remote_job_origin is not None for run in runs)
         for asset in CHAIN:
             assert instance.get_latest_materialization_event(dg.AssetKey(asset)) is not None, asset
         priced_cells = instance.get_materialized_partitions(dg.AssetKey("predictions"))

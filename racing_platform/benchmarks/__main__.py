@@ -1,14 +1,16 @@
-"""`python -m racing_platform.benchmarks [--size small|month|season] [--only NAME,...]`.
+"""`python -m racing_platform.benchmarks [--size small|month|season] [--only NAME,...] [--json]`.
 
 See docs/benchmarks.md for what each benchmark measures and the recorded figures.
 
 Figures go to stdout as markdown tables; everything on stderr (Dagster's event log, warnings, the
-simulator) goes to a log file so the tables stay readable.
+simulator) goes to a log file so the tables stay readable. With `--json` the last line of stdout is one
+JSON object keyed by figure (`B1`, `B2`, `B5`, ...), each `{"value": ..., "unit": ..., "target": ...}`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -33,7 +35,7 @@ class Size:
 SIZES = {
     "small": Size(3, 2, 7, date(2026, 3, 7), 200_000, False),
     "month": Size(7, 3, 30, date(2026, 3, 7), 1_000_000, True),
-    "season": Size(7, 3, 365, date(2025, 7, 31), 1_000_000, True),
+    "season": Size(7, 3, 365, date(2026, 7, 31), 1_000_000, True),
 }
 BENCHMARKS = ("source", "features", "world", "backfill", "drills")
 
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--last-day", type=date.fromisoformat, help="backfill's last day (default: by size)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log", help="where stderr goes (default: a new file in the temp folder)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object, last")
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     with open(log_path, "a") as log:
         os.dup2(log.fileno(), 2)
     began = time.perf_counter()
+    figures: dict[str, dict] = {}
     for name in chosen:
         started = time.perf_counter()
         print(f"\n## {name}", flush=True)
@@ -74,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         elif name == "features":
             from racing_platform.benchmarks import features
 
-            features.run(rows=size.form_lines, seed=args.seed)
+            figures.update(features.run(rows=size.form_lines, seed=args.seed) or {})
         elif name == "world":
             from racing_platform.benchmarks import world
 
@@ -91,14 +95,18 @@ def main(argv: list[str] | None = None) -> None:
         else:
             from racing_platform.benchmarks import backfill
 
-            backfill.run(
-                days=args.days or size.backfill_days,
-                last=args.last_day or size.backfill_last_day,
-                scope=_scope(args.states, args.tiers),
-                seed=args.seed,
+            figures.update(
+                backfill.run(
+                    days=args.days or size.backfill_days,
+                    last=args.last_day or size.backfill_last_day,
+                    scope=_scope(args.states, args.tiers),
+                    seed=args.seed,
+                )
             )
         print(f"\n({name}: {time.perf_counter() - started:.0f} s)", flush=True)
     print(f"\nAll done in {time.perf_counter() - began:.0f} s.")
+    if args.json:
+        print(json.dumps(figures, sort_keys=True))
 
 
 def _scope(states: str | None, tiers: str | None) -> Scope:

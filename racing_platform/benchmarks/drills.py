@@ -26,9 +26,9 @@ from datetime import date, timedelta
 import dagster as dg
 import pandas as pd
 
-from racing_platform.benchmarks.timing import scratch_env, stopwatch, table
-from racing_platform.demo import CARD_ASSETS, scoped_cells
-from racing_platform.lib.backfill import backfill_cells, backfill_days, run_assets
+from racing_platform.benchmarks.timing import reload_code_location, scratch_env, stopwatch, table
+from racing_platform.demo import CARD_ASSETS
+from racing_platform.lib.backfill import backfill, run_assets, scoped_cells
 from racing_platform.lib.dagster_home import ensure_dagster_home
 from racing_platform.resources import resources_for
 from racing_platform.settings import Scope, load_settings
@@ -107,9 +107,9 @@ def cards_pass(world, now: str, first: date, last: date, scope: Scope, *, fault_
         _platform(sim.url) as (defs, instance, warehouse),
         stopwatch() as took,
     ):
-        listed = backfill_days(defs, instance, ["meetings"], first, last)
+        listed = backfill(instance, ["meetings"], days=(first, last))
         cells = scoped_cells(warehouse, scope, first, last)
-        cards = backfill_cells(defs, instance, CARD_ASSETS, cells)
+        cards = backfill(instance, CARD_ASSETS, cells=cells)
         log = sim.control.requests_log()
         tables = {name: stored_content(warehouse, name) for name in TABLE_KEYS}
     return CardsPass(
@@ -148,7 +148,7 @@ def outage_drill(world, now: str, cell: tuple[date, str]) -> list[tuple[str, str
         running_simulator(world, now=now) as sim,
         _platform(sim.url) as (defs, instance, warehouse),
     ):
-        backfill_days(defs, instance, ["meetings"], cell[0], cell[0])
+        backfill(instance, ["meetings"], days=(cell[0], cell[0]))
         run_assets(defs, instance, CARD_ASSETS, partition_key=key)
         before = {name: stored_content(warehouse, name) for name in TABLE_KEYS}
         sim.control.queue_faults([{"kind": "status", "status": 503}] * OUTAGE_FAULTS)
@@ -200,7 +200,7 @@ def writers_drill(world, now: str, cells: list[tuple[date, str]]) -> list[tuple[
         _platform(sim.url) as (defs, instance, warehouse),
     ):
         for day in sorted({d for d, _ in cells}):
-            backfill_days(defs, instance, ["meetings"], day, day)
+            backfill(instance, ["meetings"], days=(day, day))
         script = WRITER_SCRIPT.format(assets=CARD_ASSETS)
         with stopwatch() as took:
             workers = [
@@ -231,6 +231,7 @@ def _platform(url: str):
     os.environ["RACING_COM_GRAPHQL_URL"] = url
     try:
         ensure_dagster_home()
+        reload_code_location()
         from racing_platform.definitions import ASSETS
 
         defs = dg.Definitions(assets=ASSETS, resources=resources_for(), executor=dg.in_process_executor)

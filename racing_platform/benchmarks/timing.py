@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -55,6 +57,14 @@ def scratch_env(prefix: str, **extra: str) -> Iterator[Path]:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+
+def reload_code_location() -> None:
+    """The code location resolves its resources (the DuckDB path) at import, and backfill runs execute
+    the imported module: re-import it so this scratch environment's files are the ones written."""
+    module = sys.modules.get("racing_platform.definitions")
+    if module is not None:
+        importlib.reload(module)
 
 
 def ratio(value: float, baseline: float) -> str:
