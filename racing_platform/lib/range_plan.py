@@ -19,13 +19,15 @@ from datetime import date
 
 from racing_platform.partitions import Cell
 
-# Measured on the 2-core development machine with the real definitions and a SQLite instance, runs of
-# the card assets over cells listed without a meeting (docs/benchmarks.md, "Backfill"): a run costs ~30
-# events (start and end, resources, steps, one planned event per asset, checks) and a new event-log
-# file, 0.6-0.8 s, the same through lib/backfill.py's driver as through `execute_in_process`; an empty
-# cell costs one materialization event per asset and Dagster's partition lookups, 2-30 ms (SQLite on
-# a busy disk). A weekly venue's empty days are cheaper bridged than split into runs.
-RUN_OVERHEAD_S = 0.7
+# Measured on the 2-core development machine with the real definitions and a SQLite instance. Runs
+# over cells listed without a meeting cost ~30 events (start and end, resources, steps, one planned
+# event per asset, checks) and a new event-log file, 0.6-0.8 s; an empty cell costs one
+# materialization event per asset and Dagster's partition lookups, 2-30 ms (SQLite on a busy disk).
+# A run of the card assets also pays its stage functions' fixed costs once (pandera validates each
+# table once per run, one query per range): fitted on the demo's season of card runs, 0.77 s a run
+# beyond its meeting cells, so a run is planned at 1.5 s in all. A venue racing every three weeks
+# is then one run a season.
+RUN_OVERHEAD_S = 1.5
 CELL_ASSET_OVERHEAD_S = 0.015
 
 
