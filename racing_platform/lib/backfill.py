@@ -42,6 +42,7 @@ from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraph
 from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._core.definitions.partitions.context import partition_loading_context
 from dagster._core.definitions.partitions.partition_key_range import PartitionKeyRange
+from dagster._core.definitions.reconstruct import ReconstructableJob
 from dagster._core.execution.api import execute_run
 from dagster._core.execution.asset_backfill import AssetBackfillData
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
@@ -273,6 +274,7 @@ def run_backfill(
         _follow(instance, backfill_id, began, progress)
         return _report(instance, backfill_id, began, driven=False)
     os.environ.setdefault(PLANNED_EVENTS_AS_SUBSET, "1")
+    _forget_loaded_jobs()
     with driver_instance(instance.root_directory) as driver, workspace(driver, workspace_file) as context:
         launcher = driver.run_launcher
         assert isinstance(launcher, InProcessRunLauncher)
@@ -397,6 +399,14 @@ def describe(report: BackfillReport) -> str:
     if report.failed:
         text += f"; {len(report.failed)} failed: {', '.join(report.failed[:5])}"
     return text
+
+
+def _forget_loaded_jobs() -> None:
+    """Dagster keeps the last job definition it loaded per process (`lru_cache` on `ReconstructableJob`,
+    keyed by code pointer and selection): if the code location was re-imported since (its resources
+    resolve the DuckDB path at import), a run could execute with the old import's resources."""
+    ReconstructableJob.get_definition.cache_clear()
+    ReconstructableJob.get_repository_definition.cache_clear()
 
 
 def _execute(instance: dg.DagsterInstance, context: WorkspaceProcessContext, run_id: str) -> None:
