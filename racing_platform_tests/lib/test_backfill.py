@@ -164,3 +164,18 @@ def test_a_driver_runs_what_a_stopped_daemon_left_queued(home_instance):
 
     assert (report.status, report.runs, report.driven) == ("COMPLETED_SUCCESS", 1, True)
     assert instance.get_run_by_id(queued.run_id).status == dg.DagsterRunStatus.SUCCESS
+
+
+def test_a_re_imported_code_location_writes_where_it_now_points(home_instance, tmp_path, monkeypatch):
+    """Dagster caches the last job definition per process: the same backfill after the code location
+    was imported again for another DuckDB file must write that file, not the first one."""
+    instance = home_instance
+    assert backfill(instance, ["meetings"], days=(RACE_DAY, RACE_DAY)).failed == []
+    second = tmp_path / "second.duckdb"
+    monkeypatch.setenv("RACING_DUCKDB_PATH", str(second))
+    monkeypatch.delitem(sys.modules, "racing_platform.definitions", raising=False)
+
+    assert backfill(instance, ["meetings"], days=(RACE_DAY, RACE_DAY)).failed == []
+
+    listed = Warehouse(database=str(second)).query("SELECT DISTINCT meeting_date FROM meeting_listings")
+    assert [d.date() for d in listed["meeting_date"]] == [RACE_DAY]
