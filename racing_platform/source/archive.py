@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from racing_platform.source.config import ClientConfig, default_archive_path
+from racing_platform.source.state_files import prepare
 
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _GZIP_LEVEL = 3
@@ -116,8 +117,7 @@ class ResponseArchive:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         db = self._connection()
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
+        prepare(db, _SCHEMA)
 
     @classmethod
     def from_config(cls, config: ClientConfig) -> ResponseArchive:

@@ -33,6 +33,7 @@ from typing import Any
 
 from racing_platform.source.config import ClientConfig
 from racing_platform.source.errors import BudgetExhaustedError
+from racing_platform.source.state_files import prepare
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rate_slots (host TEXT PRIMARY KEY, next_slot REAL NOT NULL);
@@ -64,8 +65,7 @@ class Politeness:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         db = self._connection()
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
+        prepare(db, _SCHEMA)
 
     @classmethod
     def from_config(
