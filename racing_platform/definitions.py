@@ -10,6 +10,7 @@ from racing_platform.cards.assets import race_cards_and_results, raw_race_cards
 from racing_platform.features.assets import form_book, form_lines, runner_features
 from racing_platform.lib import pool_wait
 from racing_platform.lib.crashed_runs import dead_runs
+from racing_platform.lib.event_log import enable_event_batches
 from racing_platform.model.assets import win_model
 from racing_platform.predictions.assets import predictions
 from racing_platform.resources import resources_for
@@ -21,6 +22,8 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 # Runs of this code location wait for a pool slot without spinning, stop on SIGTERM, and free the
 # slot of a run whose worker died (lib/pool_wait.py); the sensor does the latter when the daemon runs.
 pool_wait.install()
+# A range run's materializations reach the event log as one batch per step (lib/event_log.py).
+enable_event_batches()
 
 ASSETS = [
     meetings,
