@@ -59,7 +59,9 @@ def _recorded(instance: dg.DagsterInstance) -> dict:
     latest = instance.get_asset_records([key])[0].asset_entry.last_materialization
     return {
         "partitions": instance.get_materialized_partitions(key),
-        "metadata": sorted((r.partition_key, r.asset_materialization.metadata["cell"].value) for r in records),
+        "metadata": sorted(
+            (r.partition_key, r.asset_materialization.metadata["cell"].value) for r in records
+        ),
         "latest": latest.get_dagster_event().partition if latest else None,
         "newest": records[0].partition_key,  # records come newest first
         # The indexed tags of each partition's record (a data version is new in every run: its key only).
