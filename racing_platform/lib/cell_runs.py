@@ -111,6 +111,7 @@ def record_run(
     on every partition's record, so its keys start with `run_`.
     """
     run_metadata = run_metadata or {}
+    _only_the_runs_partitions(context, outcomes)
     blocked = {
         asset: [key for key, outcome in by_key.items() if outcome.blocked]
         for asset, by_key in outcomes.items()
@@ -136,10 +137,15 @@ def record_run(
             )
             continue
         shared = _shared_metadata(by_key)
-        for key, outcome in by_key.items():
-            if outcome.metadata != shared:
-                own = {**dict.fromkeys(shared, dg.MetadataValue.null()), **outcome.metadata}
-                context.add_asset_metadata(own, asset_key=asset, partition_key=key)
+        _add_partition_metadata(
+            context,
+            dg.AssetKey.from_user_string(asset),
+            {
+                key: {**dict.fromkeys(shared, dg.MetadataValue.null()), **outcome.metadata}
+                for key, outcome in by_key.items()
+                if outcome.metadata != shared
+            },
+        )
         keys = list(by_key)
         yield dg.MaterializeResult(
             asset_key=asset,
@@ -153,18 +159,47 @@ def record_run(
         )
 
 
+def _only_the_runs_partitions(
+    context: dg.AssetExecutionContext, outcomes: Mapping[str, Mapping[str, Outcome]]
+) -> None:
+    run_keys = set(context.partition_keys)
+    for asset, by_key in outcomes.items():
+        stray = sorted(set(by_key) - run_keys)
+        if stray:
+            raise dg.DagsterInvariantViolationError(
+                f"{asset}: outcomes for partitions outside the run: {', '.join(stray[:5])}"
+            )
+
+
 def _shared_metadata(by_key: Mapping[str, Outcome]) -> dict:
     """The metadata most partitions of the run have alike (those without a meeting), if any two do.
 
     It goes on the step's output, which Dagster gives every partition; only the others are given
-    their own (`add_asset_metadata` costs ~10 ms a call in a long multi-partition range: it lists the
-    range's keys each time), with null for the shared keys they lack.
+    their own, with null for the shared keys they lack.
     """
     alike = Counter(repr(sorted(o.metadata.items())) for o in by_key.values())
     most, times = alike.most_common(1)[0] if alike else ("", 0)
     if times < 2:
         return {}
     return next(o.metadata for o in by_key.values() if repr(sorted(o.metadata.items())) == most)
+
+
+def _add_partition_metadata(
+    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, own: Mapping[str, dict]
+) -> None:
+    """`context.add_asset_metadata(metadata, asset_key=..., partition_key=key)` for each partition.
+
+    The public call checks the key against the run's partitions by listing them afresh every time
+    (the venue partitions from the instance, the dates of the range): 5-20 ms a call, for every
+    meeting cell of a range run. `record_run` checks all its keys against the run's once
+    (`_only_the_runs_partitions`); each partition's metadata then goes to the step's metadata
+    accumulator, as the public call does after its check. `test_partition_records.py` pins the result.
+    """
+    step = context.op_execution_context._step_execution_context
+    for key, metadata in own.items():
+        step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(
+            asset_key=asset_key, partition_key=key, metadata=metadata
+        )
 
 
 def _partition_verdicts(

@@ -19,16 +19,15 @@ from datetime import date
 
 from racing_platform.partitions import Cell
 
-# Measured on the 2-core development machine with the real definitions and a SQLite instance. Runs
-# over cells listed without a meeting cost ~30 events (start and end, resources, steps, one planned
-# event per asset, checks) and a new event-log file, 0.6-0.8 s; an empty cell costs one
-# materialization event per asset and Dagster's partition lookups, 2-30 ms (SQLite on a busy disk).
-# A run of the card assets also pays its stage functions' fixed costs once (pandera validates each
-# table once per run, one query per range): fitted on the demo's season of card runs, 0.77 s a run
-# beyond its meeting cells, so a run is planned at 1.5 s in all. A venue racing every three weeks
-# is then one run a season.
+# Measured on the 2-core development machine with the real definitions and the local instance
+# (SQLite, lib/event_log.py). A run costs ~0.75 s inside (resources, ~30 run and step events, a new
+# event-log file, the stage functions' fixed costs: pandera once per table, one query per range) and
+# ~0.3 s to launch (Dagster's backfill iteration, run creation): planned at 1.5 s. An empty cell costs
+# its materialization per asset, written in the step's batch, and Dagster's per-partition bookkeeping:
+# ~2 ms an asset (fitted on 91 days of the demo's card runs: 5.4 ms a cell for three assets). So a
+# venue's gap is bridged up to ~8 months: one run per venue a season.
 RUN_OVERHEAD_S = 1.5
-CELL_ASSET_OVERHEAD_S = 0.015
+CELL_ASSET_OVERHEAD_S = 0.002
 
 
 @dataclass(frozen=True, order=True)

@@ -13,9 +13,11 @@ KEY = dg.AssetKey("cell_asset")
 CHECK = "cell_asset_contract"
 
 
-def _run(instance: dg.DagsterInstance, outcome_of, partitions: list[str]) -> dg.ExecuteInProcessResult:
+def _run(
+    instance: dg.DagsterInstance, outcome_of, partitions: list[str], extra: tuple[str, ...] = ()
+) -> dg.ExecuteInProcessResult:
     """Materialize `cell_asset` (and a downstream asset) over `partitions`, each cell's outcome from
-    `outcome_of(cell key)`."""
+    `outcome_of(cell key)`; `extra` keys get an outcome too although the run does not target them."""
 
     @dg.asset(
         name=KEY.path[0],
@@ -24,14 +26,14 @@ def _run(instance: dg.DagsterInstance, outcome_of, partitions: list[str]) -> dg.
         check_specs=[dg.AssetCheckSpec(CHECK, asset=KEY.path[0], blocking=True)],
     )
     def cell_asset(context):
-        outcomes = {str(cell): outcome_of(str(cell)) for cell in cells_of(context)}
+        outcomes = {key: outcome_of(key) for key in [*map(str, cells_of(context)), *extra]}
         yield from record_run(context, {"cell_asset": outcomes})
 
     @dg.asset(partitions_def=meeting_cells, backfill_policy=dg.BackfillPolicy.single_run(), deps=[cell_asset])
     def downstream(context):
         return dg.MaterializeResult(metadata={"cells": len(context.partition_keys)})
 
-    instance.add_dynamic_partitions("venue", ["flemington"])
+    instance.add_dynamic_partitions("venue", ["flemington", "randwick"])
     tags = {}
     if len(partitions) > 1:
         tags = {
@@ -118,3 +120,13 @@ def test_a_single_cell_is_recorded_once_with_its_check(instance):
     assert _recorded(result) == {CELLS[0]: {"cell": CELLS[0], "dagster/row_count": 1}}
     (check,) = result.get_asset_check_evaluations()
     assert check.passed and check.metadata["rows"].value == 1
+
+
+def test_an_outcome_for_a_partition_outside_the_run_fails_the_step_and_records_nothing(instance):
+    stray = "2026-03-06|randwick"
+    result = _run(instance, _written, CELLS, extra=(stray,))
+
+    assert not result.success
+    assert f"cell_asset: outcomes for partitions outside the run: {stray}" in _step_failure(result).message
+    assert _recorded(result) == {}
+    assert not [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
