@@ -111,12 +111,12 @@ def record_run(
     on every partition's record, so its keys start with `run_`.
     """
     run_metadata = run_metadata or {}
-    _only_the_runs_partitions(context, outcomes)
+    run_keys = _only_the_runs_partitions(context, outcomes)
     blocked = {
         asset: [key for key, outcome in by_key.items() if outcome.blocked]
         for asset, by_key in outcomes.items()
     }
-    one_partition = len(context.partition_keys) == 1
+    one_partition = len(run_keys) == 1
     if not one_partition or any(blocked.values()):
         for asset, by_key in outcomes.items():
             yield from _partition_verdicts(dg.AssetKey.from_user_string(asset), by_key)
@@ -161,14 +161,18 @@ def record_run(
 
 def _only_the_runs_partitions(
     context: dg.AssetExecutionContext, outcomes: Mapping[str, Mapping[str, Outcome]]
-) -> None:
+) -> set[str]:
+    """The run's partition keys, once every outcome is for one of them and for an asset of the step."""
     run_keys = set(context.partition_keys)
     for asset, by_key in outcomes.items():
+        if dg.AssetKey.from_user_string(asset) not in context.assets_def.keys:
+            raise dg.DagsterInvariantViolationError(f"{asset}: outcomes for an asset this step does not make")
         stray = sorted(set(by_key) - run_keys)
         if stray:
             raise dg.DagsterInvariantViolationError(
                 f"{asset}: outcomes for partitions outside the run: {', '.join(stray[:5])}"
             )
+    return run_keys
 
 
 def _shared_metadata(by_key: Mapping[str, Outcome]) -> dict:

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import dagster as dg
 import dagster._check as check
 from dagster._config import Field, StringSource
 from dagster._core.events import ASSET_EVENTS
@@ -57,6 +58,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._base_dir_from_home = base_dir is None
         super().__init__(base_dir or _default_base_dir(), inst_data=inst_data)
 
     @classmethod
@@ -66,6 +68,17 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any):
         return cls(inst_data=inst_data, **config_value)
+
+    def register_instance(self, instance) -> None:
+        """Refuse an instance in another folder than DAGSTER_HOME, where this storage writes by default."""
+        super().register_instance(instance)
+        expected = os.path.join(instance.root_directory, "history", "runs")
+        if self._base_dir_from_home and os.path.realpath(self._base_dir) != os.path.realpath(expected):
+            raise dg.DagsterInvariantViolationError(
+                f"BatchingSqliteEventLogStorage writes to {self._base_dir}, but its instance is in "
+                f"{instance.root_directory}: set DAGSTER_HOME to the instance's folder, "
+                "or base_dir in its config"
+            )
 
     def _engine(self, shard: str) -> Engine:
         engine = self._engines.get(shard)
@@ -101,29 +114,45 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         if not _one_runs_asset_events(events):
             super().store_event_batch(events)
             return
-        # The index commits inside the run file's transaction: if it fails, neither file keeps the batch
-        # and Dagster's fallback (`store_event` one by one) writes each event once.
-        with (
-            self._db_lock,
-            self._transaction(events[0].run_id) as run_file,
-            self._transaction(INDEX_SHARD_NAME) as index,
-        ):
-            run_file.execute(SqlEventLogStorageTable.insert(), [self._event_to_row(e) for e in events])
-            ids = [index.execute(self.prepare_insert_event(e)).inserted_primary_key[0] for e in events]
-            self._store_asset_event_tags(index, events, ids)
-            # Each event would overwrite its asset's row in turn: the last one per asset is what stays.
-            latest = {e.get_dagster_event().asset_key: (e, i) for e, i in zip(events, ids, strict=True)}
-            for event, event_id in latest.values():
-                self._store_asset_event(index, event, event_id)
+        run_rows = [self._event_to_row(e) for e in events]
+        # The index commits inside the run file's transaction: if anything fails before the index
+        # commits, neither file keeps the batch and Dagster's fallback (`store_event` one by one)
+        # writes each event once. If the run file alone fails to commit after the index did, its rows
+        # are written again on their own: a fallback would put the batch in the index twice.
+        index_committed = False
+        try:
+            with self._db_lock, self._transaction(events[0].run_id) as run_file:
+                run_file.execute(SqlEventLogStorageTable.insert(), run_rows)
+                with self._transaction(INDEX_SHARD_NAME) as index:
+                    self._index_batch(index, events)
+                index_committed = True
+        except Exception:
+            if not index_committed:
+                raise
+            with self.run_connection(events[0].run_id) as run_file:
+                run_file.execute(SqlEventLogStorageTable.insert(), run_rows)
+
+    def _index_batch(self, index: Connection, events: Sequence[EventLogEntry]) -> None:
+        """What `store_event` writes to the index for each event, in one transaction."""
+        ids = [index.execute(self.prepare_insert_event(e)).inserted_primary_key[0] for e in events]
+        self._store_asset_event_tags(index, events, ids)
+        # Each event would overwrite its asset's row in turn: the last one per asset is what stays
+        # (a batch is of one event type, `_one_runs_asset_events`).
+        latest = {e.get_dagster_event().asset_key: (e, i) for e, i in zip(events, ids, strict=True)}
+        for event, event_id in latest.values():
+            self._store_asset_event(index, event, event_id)
 
 
 def _one_runs_asset_events(events: Sequence[EventLogEntry]) -> bool:
-    return bool(events) and all(
-        e.run_id == events[0].run_id
-        and e.is_dagster_event
-        and e.get_dagster_event().event_type in ASSET_EVENTS
-        and e.get_dagster_event().asset_key is not None
-        for e in events
+    """One run's asset events of one type (Dagster batches a ranged output's events, or planned ones)."""
+    if not events or not all(e.is_dagster_event for e in events):
+        return False
+    kinds = {e.get_dagster_event().event_type for e in events}
+    return (
+        len(kinds) == 1
+        and kinds <= ASSET_EVENTS
+        and len({e.run_id for e in events}) == 1
+        and all(e.get_dagster_event().asset_key is not None for e in events)
     )
 
 

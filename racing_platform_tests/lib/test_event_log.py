@@ -4,11 +4,13 @@ Dagster's own SQLite storage records, event for event, on real instances and fil
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pytest
 import yaml
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 
 from racing_platform.lib.event_log import BATCH_SIZE_VARIABLE, BatchingSqliteEventLogStorage
 from racing_platform.paths import config_dir
@@ -158,3 +160,46 @@ def test_a_batch_that_fails_in_the_index_leaves_no_trace_and_dagster_writes_it_e
     assert seen["run_file"] == [(f"{day}|flemington", 1) for day in DAYS]
     assert sorted(key for key, _ in seen["metadata"]) == [f"{day}|flemington" for day in DAYS]
     assert seen["latest"] == seen["newest"]
+
+
+def test_a_batch_whose_run_file_fails_after_the_index_committed_is_written_once_in_each(
+    tmp_path, batches, monkeypatch
+):
+    instance = _instance(tmp_path / "home", monkeypatch, batching=True)
+    index_batch, transaction = (
+        BatchingSqliteEventLogStorage._index_batch,
+        BatchingSqliteEventLogStorage._transaction,
+    )
+    state = {"indexed": False, "failed": False}
+
+    def indexed(self, index, events):
+        index_batch(self, index, events)
+        state["indexed"] = events[0].get_dagster_event().is_step_materialization
+
+    @contextmanager
+    def run_file_fails_to_commit(self, shard):
+        with transaction(self, shard) as conn:
+            yield conn
+            if shard != INDEX_SHARD_NAME and state["indexed"] and not state["failed"]:
+                state["failed"] = True
+                raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(BatchingSqliteEventLogStorage, "_index_batch", indexed)
+    monkeypatch.setattr(BatchingSqliteEventLogStorage, "_transaction", run_file_fails_to_commit)
+    _range_run(instance)
+
+    assert state["failed"] and _materialization_batches(batches) == [3]
+    seen = _recorded(instance)
+    assert seen["run_file"] == [(f"{day}|flemington", 1) for day in DAYS]
+    assert sorted(key for key, _ in seen["metadata"]) == [f"{day}|flemington" for day in DAYS]
+
+
+def test_an_instance_outside_dagster_home_is_refused_rather_than_split_across_two_folders(
+    tmp_path, monkeypatch
+):
+    _instance(tmp_path / "home", monkeypatch, batching=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "dagster.yaml").write_text((tmp_path / "home" / "dagster.yaml").read_text())
+
+    with pytest.raises(dg.DagsterInvariantViolationError, match="set DAGSTER_HOME to the instance's folder"):
+        dg.DagsterInstance.from_config(str(tmp_path / "elsewhere"))
