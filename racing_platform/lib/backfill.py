@@ -25,6 +25,7 @@ worker died are failed first (lib/crashed_runs.py), and the backfill then knows 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
@@ -264,15 +265,45 @@ def run_backfill(
     progress: Callable[[BackfillProgress], None] = lambda p: None,
     workspace_file: Path = WORKSPACE_FILE,
 ) -> BackfillReport:
-    """Drive the backfill until it ends, or follow it if a dagster-daemon is running.
+    """Drive the backfill until it ends, or follow it if a dagster-daemon or another driver runs it.
 
     `progress` is called after every run this process executes (every poll when following).
     """
     began = time.perf_counter()
     reap_dead_runs(instance)
-    if daemon_is_running(instance):
-        _follow(instance, backfill_id, began, progress)
-        return _report(instance, backfill_id, began, driven=False)
+    with _driver_lock(instance, backfill_id) as driving:
+        if daemon_is_running(instance) or not driving:
+            _follow(instance, backfill_id, began, progress)
+            return _report(instance, backfill_id, began, driven=False)
+        _drive(instance, backfill_id, began, progress, workspace_file)
+    return _report(instance, backfill_id, began, driven=True)
+
+
+@contextmanager
+def _driver_lock(instance: dg.DagsterInstance, backfill_id: str) -> Iterator[bool]:
+    """Whether this process is the backfill's only driver: two would both launch its runs and both
+    adopt its queued ones. An exclusive lock on a file in the instance's folder, let go when the
+    process ends however it ends."""
+    path = Path(instance.root_directory) / "backfill_drivers" / f"{backfill_id}.lock"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield True
+
+
+def _drive(
+    instance: dg.DagsterInstance,
+    backfill_id: str,
+    began: float,
+    progress: Callable[[BackfillProgress], None],
+    workspace_file: Path,
+) -> None:
     os.environ.setdefault(PLANNED_EVENTS_AS_SUBSET, "1")
     _forget_loaded_jobs()
     with driver_instance(instance.root_directory) as driver, workspace(driver, workspace_file) as context:
@@ -297,7 +328,6 @@ def run_backfill(
                 counter.finished(run_id)
                 progress(counter.progress())
             pending = []
-    return _report(instance, backfill_id, began, driven=True)
 
 
 def backfill(

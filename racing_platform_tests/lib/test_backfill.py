@@ -18,6 +18,7 @@ from dagster._daemon.types import DaemonHeartbeat
 
 from racing_platform.cli import main
 from racing_platform.lib.backfill import (
+    _driver_lock,
     backfill,
     plan_cells,
     run_backfill,
@@ -179,3 +180,21 @@ def test_a_re_imported_code_location_writes_where_it_now_points(home_instance, t
 
     listed = Warehouse(database=str(second)).query("SELECT DISTINCT meeting_date FROM meeting_listings")
     assert [d.date() for d in listed["meeting_date"]] == [RACE_DAY]
+
+
+def test_a_second_driver_of_the_same_backfill_only_follows_it(home_instance):
+    instance = home_instance
+    backfill_id = submit_backfill(instance, ["meetings"], days=(RACE_DAY, RACE_DAY))
+    polls = []
+
+    def first_driver_ends_it(progress) -> None:  # stands for the first driver, which would run it
+        polls.append(progress)
+        instance.update_backfill(instance.get_backfill(backfill_id).with_status(BulkActionStatus.CANCELED))
+
+    with _driver_lock(instance, backfill_id) as first:  # another driver is on it
+        report = run_backfill(instance, backfill_id, progress=first_driver_ends_it)
+
+    assert first
+    assert (report.driven, report.status, report.runs) == (False, "CANCELED", 0)
+    assert len(polls) == 1
+    assert instance.get_runs() == []
