@@ -292,8 +292,6 @@ def _driver_lock(instance: dg.DagsterInstance, backfill_id: str) -> Iterator[boo
         except BlockingIOError:
             yield False
             return
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
         yield True
 
 
