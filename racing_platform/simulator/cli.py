@@ -35,6 +35,19 @@ def simulator() -> None:
 )
 @click.option("--fault-seed", default=0, show_default=True, type=int)
 @click.option(
+    "--market-noise",
+    default=None,
+    type=click.FloatRange(0.0, 1.5),
+    help="World knob: sd of the market's error on each runner's score (default 0.3). A non-default world "
+    "is generated (about half a minute) and cached on first use.",
+)
+@click.option(
+    "--flb-beta",
+    default=None,
+    type=click.FloatRange(0.5, 1.0),
+    help="World knob: favourite-longshot factor of every book (default 0.78; 1 = no bias).",
+)
+@click.option(
     "--api-key",
     envvar="RACING_SIM_API_KEY",
     default=None,
@@ -48,6 +61,8 @@ def serve(
     frozen: bool,
     fault_rate: float,
     fault_seed: int,
+    market_noise: float | None,
+    flb_beta: float | None,
     api_key: str | None,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/ and control endpoints under /_sim/ (binds at once, loads the world
@@ -57,9 +72,23 @@ def serve(
     from racing_platform.simulator.server import create_app
 
     app = create_app(
-        seed=seed, now=now, frozen=frozen, fault_rate=fault_rate, fault_seed=fault_seed, api_key=api_key
+        seed=seed,
+        now=now,
+        frozen=frozen,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        api_key=api_key,
+        market_noise=market_noise,
+        flb_beta=flb_beta,
     )
-    click.echo(f"simulator seed={seed} on http://{host}:{port}/ (control: /_sim/health, /_sim/clock, ...)")
+    market = "".join(
+        f" {name}={value:g}"
+        for name, value in (("market_noise", market_noise), ("flb_beta", flb_beta))
+        if value is not None
+    )
+    click.echo(
+        f"simulator seed={seed}{market} on http://{host}:{port}/ (control: /_sim/health, /_sim/clock, ...)"
+    )
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
@@ -100,9 +129,15 @@ def clock(url: str, set_to: str | None, frozen: bool, advance_seconds: float | N
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--season", default=None, type=int, help="Season (named by its closing year, e.g. 2026).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def report(seed: int, season: int | None, as_json: bool) -> None:
+@click.option(
+    "--market-noise", default=None, type=click.FloatRange(0.0, 1.5), help="World knob (default 0.3)."
+)
+@click.option("--flb-beta", default=None, type=click.FloatRange(0.5, 1.0), help="World knob (default 0.78).")
+def report(
+    seed: int, season: int | None, as_json: bool, market_noise: float | None, flb_beta: float | None
+) -> None:
     """Summarise a generated season (the world engineer's report)."""
     from racing_platform.simulator.report import format_report, season_report
 
-    result = season_report(seed, season)
+    result = season_report(seed, season, market_noise=market_noise, flb_beta=flb_beta)
     click.echo(json.dumps(result, indent=2, default=str) if as_json else format_report(result))

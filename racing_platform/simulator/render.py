@@ -70,6 +70,20 @@ class NotVisible(LookupError):
     error_type = "NotFound"
 
 
+class BadPageRequest(ValueError):
+    """A paged query's `limit` or `lastEvaluatedKey` that no page of this query could have produced."""
+
+    error_type = "BadRequestException"
+
+
+HISTORY_PAGE = 10  # GetRaceEntryItemByHorsePaged's default `limit`
+FLUCTUATION_FIELDS = (
+    "bettingFluctuationsPriceOpen",
+    "bettingFluctuationsPriceMoveOne",
+    "bettingFluctuationsPriceMoveTwo",
+)
+
+
 def _slices(sorted_keys: np.ndarray) -> dict[str, tuple[int, int]]:
     """key -> (start, stop) positions in an array sorted by key."""
     if len(sorted_keys) == 0:
@@ -134,17 +148,54 @@ class _RowSlices:
         frame = frame.drop(columns=TRUTH_COLUMNS.get(table, []), errors="ignore")
         self.columns = list(frame.columns)
         self._values = [_column_values(frame[c]) for c in self.columns]
+        self._single = [_column_value(frame[c]) for c in self.columns]
 
     def records(self, start: int, stop: int) -> list[dict]:
         columns = [values(start, stop) for values in self._values]
         return [dict(zip(self.columns, row, strict=True)) for row in zip(*columns, strict=True)]
+
+    def record(self, position: int) -> dict:
+        """records(position, position + 1)[0], at a fraction of its cost (one form line's race/entry)."""
+        return dict(zip(self.columns, [value(position) for value in self._single], strict=True))
+
+
+def _column_value(column: pd.Series):
+    """position -> the column's value there, as `_column_values` shows it."""
+    array = column.array
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        nanoseconds, isna, tz = array.as_unit("ns").asi8.tolist(), array.isna().tolist(), column.dtype.tz
+        return lambda i: None if isna[i] else pd.Timestamp(nanoseconds[i], tz=tz)
+    if column.dtype == object:
+        values, isna = column.to_numpy(), pd.isna(column.to_numpy())
+        return lambda i: None if isna[i] else maybe_box_native(values[i])
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biu":
+        values = column.to_numpy()
+        return lambda i: values[i].item()
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+        values = column.to_numpy()
+
+        def value(i):
+            v = values[i].item()
+            return None if v != v else v
+
+        return value
+    if pd.api.types.is_integer_dtype(column.dtype):
+        values, isna = column.to_numpy(dtype="int64", na_value=0), column.isna().to_numpy()
+        return lambda i: None if isna[i] else values[i].item()
+    values, isna = column.to_numpy(dtype=object), column.isna().to_numpy()
+    return lambda i: None if isna[i] else maybe_box_native(values[i])
 
 
 def _column_values(column: pd.Series):
     """start, stop -> that range of the column as `_records` shows it."""
     array = column.array
     if isinstance(column.dtype, pd.DatetimeTZDtype):
-        return lambda a, b: [None if v is pd.NaT else v for v in array[a:b].astype(object)]
+        # Timestamps from int nanoseconds: array[a:b].astype(object) costs ~50 us of pandas per call
+        nanoseconds, isna, tz = array.as_unit("ns").asi8, array.isna(), column.dtype.tz
+        return lambda a, b: [
+            None if na else pd.Timestamp(v, tz=tz)
+            for v, na in zip(nanoseconds[a:b].tolist(), isna[a:b].tolist(), strict=True)
+        ]
     if column.dtype == object:
         values, isna = column.to_numpy(), pd.isna(column.to_numpy())
         return lambda a, b: [
@@ -362,6 +413,7 @@ class WorldIndex:
         self._runs, self._run_slices = self._runs_columns(self._entries)
 
         self.races_of = lru_cache(maxsize=8192)(self._meeting_races)
+        self.race_by_code = lru_cache(maxsize=16384)(self._race_record)
         self.horse = lru_cache(maxsize=65536)(self._horse_record)
         self._entries_for = lru_cache(maxsize=4096)(self._entry_records)
         self._runs_for = lru_cache(maxsize=65536)(self._horse_runs)
@@ -402,6 +454,8 @@ class WorldIndex:
         columns["finish"] = entries["finish"].to_numpy(dtype=float, na_value=np.nan)
         columns["margin_lengths"] = entries["margin_lengths"].to_numpy(dtype=float, na_value=np.nan)
         columns["race_pos"] = race_pos
+        columns["entry_pos"] = np.arange(len(entries))  # row of self._entries, for `entry_record`
+        columns["results_barrier"] = self._results_barriers(entries, race_pos)
         for c in ("meet_code", "distance_m", "track_condition", "group", "rdc_class", "condition"):
             columns[c] = self._races[c].to_numpy()[race_pos]
         columns["start_ns"] = _nanoseconds(self._races["start_time_utc"])[race_pos]
@@ -412,6 +466,8 @@ class WorldIndex:
         )
         abandoned = meeting_column(lambda m: bool(m["abandoned"])).astype(bool)
         columns["counts"] = (columns["finish"] < 100) & ~abandoned
+        columns["abandoned"] = abandoned
+        columns["entry_key"] = columns["entry_id"].astype(np.int64)
         columns["venue_code"] = meeting_column(lambda m: str(m["venue"]["venue_code"]))
         columns["venue_abbr"] = meeting_column(lambda m: m["venue"]["abbr"])
         columns["state"] = meeting_column(lambda m: m["venue"]["state"])
@@ -419,6 +475,22 @@ class WorldIndex:
         order = np.lexsort((columns["start_ns"], horse_order))
         columns = {name: values[order] for name, values in columns.items()}
         return columns, _slices(columns["horse_code"])
+
+    def _results_barriers(self, entries: pd.DataFrame, race_pos: np.ndarray) -> np.ndarray:
+        """barrierNumber once the race is resulted (as Renderer._field computes it then): 0 for a
+        scratching or non-runner, else the drawn gate less the scratched gates inside it."""
+        declared = _nanoseconds(self._races["start_time_utc"])[race_pos] + clock.RESULT_DECLARED_AFTER.value
+        finish = entries["finish"].to_numpy(dtype=float, na_value=np.nan)
+        out = (finish >= 100) | (_nanoseconds(entries["scratched_at"]) <= declared)
+        drawn = entries["barrier"].to_numpy(dtype=np.int64)
+        key = race_pos.astype(np.int64) * 100_000 + drawn
+        out_keys = np.sort(key[out])
+        inside = np.searchsorted(out_keys, key, "left") - np.searchsorted(out_keys, key - drawn, "left")
+        return np.where(out, 0, drawn - inside)
+
+    def entry_record(self, position: int) -> dict:
+        """One entry as `entries(race_code)` shows it, by its `run_columns["entry_pos"]`."""
+        return self._entry_rows.record(position)
 
     def _meeting_races(self, meet_code: str) -> tuple[dict, ...]:
         bounds = self._race_slices.get(str(meet_code))
@@ -428,6 +500,32 @@ class WorldIndex:
 
     def has_race(self, race_code: str) -> bool:
         return str(race_code) in self._race_codes
+
+    def _race_record(self, race_code: str) -> dict:
+        return self._race_rows.record(self._race_codes.get_loc(str(race_code)))
+
+    def resulted_history(self, horse_code: str, now: pd.Timestamp) -> np.ndarray:
+        """Positions in `run_columns` of a horse's entries whose results are declared at `now`, newest
+        first. Declared = the meeting is not abandoned and the jump was RESULT_DECLARED_AFTER ago (as
+        clock.results_visible); scratchings (finish 109) are included, as in a race's results.
+
+        The runs arrays are sorted by horse then start once per world, so this costs a few numpy
+        operations on the horse's own entries, whatever the size of the world.
+        """
+        bounds = self._run_slices.get(str(horse_code))
+        if bounds is None:
+            return np.empty(0, np.int64)
+        a, b = bounds
+        runs = self._runs
+        visible = (runs["start_ns"][a:b] <= now.value - clock.RESULT_DECLARED_AFTER.value) & ~runs[
+            "abandoned"
+        ][a:b]
+        return np.flatnonzero(visible)[::-1] + a  # the slice is in start order: newest first
+
+    @property
+    def run_columns(self) -> dict[str, np.ndarray]:
+        """Every entry with its race's start and meeting, sorted by horse then start (see _runs_columns)."""
+        return self._runs
 
     def _horse_record(self, horse_code: str) -> dict | None:
         position = self._horse_position.get(str(horse_code))
@@ -538,6 +636,7 @@ class Renderer:
         self.index = index
         self.now = now
         self._horse_cache: dict[str, dict] = {}
+        self._cache: dict[tuple[str, str], object] = {}  # per request: rendered races, a race's odds
 
     # ----- meetings ---------------------------------------------------------------------------
     def meetings_on(self, day: date) -> list[dict]:
@@ -634,7 +733,6 @@ class Renderer:
         local_start = race["start_time_utc"].tz_convert(venue["timezone"])
         sectionals = resulted and not missing(race["sectional_800_cs"])
         entries = (lambda _info, **_: self.entries(meeting, race)) if has_field else []
-        meet = self.meet(meeting)
         rendered = {
             "id": race["race_code"],
             "meetCode": meeting["meet_code"],
@@ -662,18 +760,18 @@ class Renderer:
                 "venueAbbr": venue["abbr"],
                 "state": venue["state"],
             },
-            "meet": meet,
-            "isTrial": meet["isTrial"],
-            "isJumpOut": meet["isJumpOut"],
+            "meet": lambda _info, **_: self.meet(meeting),
+            "isTrial": int(bool(meeting["is_trial"])),
+            "isJumpOut": int(bool(meeting["is_jumpout"])),
             "trackCondition": condition,
             "trackRating": str(int(rating or 0)),
-            "prizeMoney": [
+            "prizeMoney": lambda _info, **_: [
                 json.dumps({"Position": i, "Value": f"{float(v):.2f}"}, separators=(",", ":"))
                 for i, v in enumerate(prizes, start=1)
             ],
             "totalPrizeMoney": f"{float(race['prize_money_total']):.2f}",
             "runnersCount": self.index.runners_count.get(race["race_code"]) if resulted else None,
-            "fieldCount": self._field_count(race) if has_field else None,
+            "fieldCount": (lambda _info, **_: self._field_count(race)) if has_field else None,
             "photoFinish": None,
             "hasSectionals": bool(sectionals),
             "hasTips": False,
@@ -722,35 +820,117 @@ class Renderer:
             and entry["finish"] >= 100
         )
 
-    def entries(self, meeting: dict, race: dict) -> list[dict]:
+    def _field(self, race: dict) -> tuple[tuple[dict, ...], dict[str, bool], dict[str, int]]:
+        """A race's entries, which of them are scratched now, and each one's barrierNumber now (0 when
+        scratched; runners drawn outside a scratched horse move in one gate)."""
         entries = self.index.entries(race["race_code"])
         scratched = {e["entry_id"]: self._scratched(e, race) for e in entries}
         out_barriers = sorted(int(e["barrier"]) for e in entries if scratched[e["entry_id"]])
-        odds = self.odds_for_race(race, entries, scratched)
-        race_dict_cache: dict = {}
+        barriers = {
+            e["entry_id"]: 0
+            if scratched[e["entry_id"]]
+            else int(e["barrier"]) - bisect.bisect_left(out_barriers, int(e["barrier"]))
+            for e in entries
+        }
+        return entries, scratched, barriers
+
+    def _race_callable(self, meeting: dict, race: dict):
+        """`race` of an entry: rendered once per request and race, only when a document selects it."""
 
         def race_dict(_info, **_):
-            if "race" not in race_dict_cache:
-                race_dict_cache["race"] = self.race(meeting, race)
-            return race_dict_cache["race"]
+            key = ("race", race["race_code"])
+            if key not in self._cache:
+                self._cache[key] = self.race(meeting, race)
+            return self._cache[key]
 
-        rendered = []
-        for entry in entries:
-            is_scratched = scratched[entry["entry_id"]]
-            drawn = int(entry["barrier"])
-            live = drawn - bisect.bisect_left(out_barriers, drawn)
-            rendered.append(
-                self.entry(
-                    meeting,
-                    race,
-                    entry,
-                    is_scratched,
-                    0 if is_scratched else live,
-                    odds.get(entry["entry_id"], []),
-                    race_dict,
-                )
+        return race_dict
+
+    def entries(self, meeting: dict, race: dict) -> list[dict]:
+        entries, scratched, barriers = self._field(race)
+        odds = self.odds_for_race(race, entries, scratched)
+        race_dict = self._race_callable(meeting, race)
+        return [
+            self.entry(
+                meeting,
+                race,
+                entry,
+                scratched[entry["entry_id"]],
+                barriers[entry["entry_id"]],
+                odds.get(entry["entry_id"], []),
+                race_dict,
             )
-        return rendered
+            for entry in entries
+        ]
+
+    # ----- a horse's form lines (GetRaceEntryItemByHorsePaged) ---------------------------------------
+    def horse_history(
+        self, horse_code: str, limit: int | None = None, last_evaluated_key: str | None = None
+    ) -> list[dict]:
+        """One page of a horse's resulted starts, newest first (see docs/simulator_server.md).
+
+        Each item is the entry exactly as getRaceForm renders it once the race is resulted (finish 109 /
+        "SCR" for a scratching), plus `LastEvaluatedKey`: the page's cursor, the same on every item, null
+        when no older start is visible. An unknown horse, or one without a resulted start, is [].
+        """
+        limit = HISTORY_PAGE if limit is None else limit
+        if limit < 1:
+            raise BadPageRequest(f"GetRaceEntryItemByHorsePaged: limit must be at least 1, got {limit}")
+        horse_code = str(horse_code)
+        positions = self.index.resulted_history(horse_code, self.now)
+        runs = self.index.run_columns
+        if last_evaluated_key:
+            after_ns, after_key = self._parse_history_key(horse_code, last_evaluated_key)
+            start, key = runs["start_ns"][positions], runs["entry_key"][positions]
+            positions = positions[(start < after_ns) | ((start == after_ns) & (key < after_key))]
+        page = positions[:limit]
+        cursor = None
+        if len(positions) > limit:
+            last = page[-1]
+            cursor = json.dumps(
+                {
+                    "horseCode": horse_code,
+                    "raceTime": clock.iso_utc(_utc_stamp(int(runs["start_ns"][last]))),
+                    "id": str(runs["entry_id"][last]),
+                },
+                separators=(",", ":"),
+            )
+        return [self._history_item(int(p), cursor) for p in page]
+
+    @staticmethod
+    def _parse_history_key(horse_code: str, key: str) -> tuple[int, int]:
+        try:
+            parsed = json.loads(key)
+            if not isinstance(parsed, dict) or str(parsed.get("horseCode")) != horse_code:
+                raise ValueError("not a key of this horse's pages")
+            return clock.to_utc(parsed["raceTime"]).value, int(parsed["id"])
+        except (ValueError, TypeError, KeyError) as err:
+            raise BadPageRequest(
+                f"GetRaceEntryItemByHorsePaged: lastEvaluatedKey {key!r} is not a LastEvaluatedKey of "
+                f"horse {horse_code}'s pages ({err})"
+            ) from err
+
+    def _history_item(self, position: int, cursor: str | None) -> dict:
+        runs = self.index.run_columns
+        race = self.index.race_by_code(str(runs["race_code"][position]))
+        meeting = self.index.meetings[race["meet_code"]]
+        entry = self.index.entry_record(int(runs["entry_pos"][position]))
+        entry_id = entry["entry_id"]
+        is_scratched = self._scratched(entry, race)
+        barrier = 0 if is_scratched else int(runs["results_barrier"][position])
+
+        def odds(_info=None, **_):
+            key = ("odds", race["race_code"])
+            if key not in self._cache:  # a race's prices cost 10-20 ms: only when a document asks
+                entries, scratched, _ = self._field(race)
+                self._cache[key] = self.odds_for_race(race, entries, scratched)
+            return self._cache[key].get(entry_id, [])
+
+        item = self.entry(meeting, race, entry, is_scratched, barrier, [], self._race_callable(meeting, race))
+        item["odds"] = odds
+        for n, name in enumerate(FLUCTUATION_FIELDS):
+            item[name] = None if is_scratched else (lambda _info=None, n=n, **_: self._fluctuation(odds(), n))
+        item["LastEvaluatedKey"] = cursor
+        return item
 
     def entry(
         self,
@@ -781,10 +961,11 @@ class Renderer:
         previous = before[-1] if before else None
         emergency_number = _or_none(entry["emergency_number"])
         silk = f"https://cdn.silks.racing.com/bb/{entry['trainer_code']}.png"
-        win_prices = [o for o in odds if o["providerCode"] == self._reference_provider(odds)]
-        # the first three moves as flucsWin shows them (to the cent)
-        fluc_prices = [float(_money(p)[1:]) for p in (win_prices[0][PRICES][:3] if win_prices else [])]
+        fluc_prices = self._fluctuation_prices(odds)
         prizes = _prize_list(race["prize_money"])
+        trainer_slug = url_slug(trainer.get("trainer_name") or "")
+        venue = meeting["venue"]
+        jumped = clock.race_has_jumped(race, now)
         return {
             "id": entry["entry_id"],
             "meetCode": meeting["meet_code"],
@@ -815,7 +996,7 @@ class Renderer:
             "jockeyChanged": False,
             "trainerName": trainer.get("trainer_name"),
             "trainerCode": str(entry["trainer_code"]),
-            "trainerUrl": f"/trainers/{url_slug(trainer.get('trainer_name') or '')}-{entry['trainer_code']}",
+            "trainerUrl": f"/trainers/{trainer_slug}-{entry['trainer_code']}",
             "handicapRating": _or_none(entry["handicap_rating"]),
             "handicapRatingProgression": (
                 int(entry["handicap_rating"]) - int(previous.handicap_rating)
@@ -885,14 +1066,43 @@ class Renderer:
             "jockey": {
                 "id": str(jockey_code),
                 "name": jockey.get("jockey_name"),
+                "urlSegment": jockey.get("url_slug"),
+                "urlSegmentWithId": f"{jockey.get('url_slug')}-{jockey_code}",
                 "apprentice": bool(jockey.get("is_apprentice")),
                 "weightClaim": f"{claim:g}",
             }
             if jockey_code
             else None,
-            "trainer": {"id": str(entry["trainer_code"]), "name": trainer.get("trainer_name")},
+            "trainer": {
+                "id": str(entry["trainer_code"]),
+                "name": trainer.get("trainer_name"),
+                "urlSegment": trainer_slug,
+                "urlSegmentWithId": f"{trainer_slug}-{entry['trainer_code']}",
+            },
             "race": race_dict,
+            # the race's own facts, as the race renders them (form lines select them on the entry)
+            "raceStatus": clock.race_status(meeting, race, now),
+            "isTrial": int(bool(meeting["is_trial"])),
+            "isJumpOut": int(bool(meeting["is_jumpout"])),
+            "group": race["group"],
+            "trackCondition": race["track_condition"] if jumped else meeting["track_condition"],
+            "venueName": venue["display_name"] or venue["venue_name"],
+            "venueAbbr": venue["abbr"],
+            "raceDate": meeting["meeting_date"].isoformat(),
+            "raceDistance": f"{int(race['distance_m'])}m",
+            "totalPrizeMoney": f"{float(race['prize_money_total']):.2f}",
+            "time": clock.iso_utc(race["start_time_utc"]),
+            "LastEvaluatedKey": None,
         }
+
+    def _fluctuation(self, odds: list[dict], n: int) -> str | None:
+        prices = self._fluctuation_prices(odds)
+        return fmt_plain_price(prices[n]) if len(prices) > n else None
+
+    def _fluctuation_prices(self, odds: list[dict]) -> list[float]:
+        """The reference provider's first three moves as flucsWin shows them (to the cent)."""
+        win_prices = [o for o in odds if o["providerCode"] == self._reference_provider(odds)]
+        return [float(_money(p)[1:]) for p in (win_prices[0][PRICES][:3] if win_prices else [])]
 
     @staticmethod
     def _reference_provider(odds: list[dict]) -> str | None:
@@ -1022,6 +1232,8 @@ class Renderer:
         return {
             "id": horse_code,
             "name": horse["horse_name"],
+            "urlSegment": url_slug(horse["horse_name"] or ""),
+            "urlSegmentWithId": f"{url_slug(horse['horse_name'] or '')}-{horse_code}",
             "age": horse_age(horse["foal_date"], now),
             "sex": horse["sex"],
             "colour": horse["colour"],

@@ -52,13 +52,20 @@ def last_complete_season(clock: datetime) -> int:
     return today.year if today >= date(today.year, 8, 1) else today.year - 1
 
 
-def season_report(seed: int, season: int | None = None, clock: datetime | None = None) -> dict:
-    """Realism figures for one season of the seeded world (default: the last complete season before clock)."""
+def season_report(
+    seed: int,
+    season: int | None = None,
+    clock: datetime | None = None,
+    market_noise: float | None = None,
+    flb_beta: float | None = None,
+) -> dict:
+    """Realism figures for one season of the seeded world (default: the last complete season before clock);
+    market_noise / flb_beta pick the world's market (None = defaults, see load_world)."""
     from racing_platform.simulator.world.generator import load_world
 
     clock = clock or datetime.now(UTC)
     season = season or last_complete_season(clock)
-    world = load_world(seed)
+    world = load_world(seed, market_noise, flb_beta)
     start, end = season_bounds(season)
     calendar_start = date.fromisoformat(world.meta.get("calendar_start", "1900-01-01"))
     if end < calendar_start or start > date.fromisoformat(world.meta.get("calendar_end", "2100-01-01")):

@@ -95,6 +95,17 @@ def resolve_betting_data(_, info, meetCode: str, raceNumber: int):  # noqa: N803
     return _renderer(info).betting_data(meetCode, raceNumber)
 
 
+@query.field("GetRaceEntryItemByHorsePaged")
+def resolve_horse_history(
+    _,
+    info,
+    horseCode: str,
+    limit: int | None = None,
+    lastEvaluatedKey: str | None = None,  # noqa: N803
+):
+    return _renderer(info).horse_history(horseCode, limit, lastEvaluatedKey)
+
+
 def appsync_error(error: GraphQLError, debug: bool = False) -> dict:
     """AppSync's error shape: errorType/errorInfo/data beside message, locations and path."""
     formatted = dict(error.formatted)
@@ -112,8 +123,12 @@ def appsync_error(error: GraphQLError, debug: bool = False) -> dict:
 class WorldHolder:
     """The indexed world, available immediately or after a background load (the server binds first)."""
 
-    def __init__(self, world: World | None, seed: int) -> None:
+    def __init__(
+        self, world: World | None, seed: int, market_noise: float | None = None, flb_beta: float | None = None
+    ) -> None:
         self.seed = seed
+        self.market_noise = market_noise
+        self.flb_beta = flb_beta
         self.index: WorldIndex | None = None
         self.error: str | None = None
         self._ready = threading.Event()
@@ -127,7 +142,7 @@ class WorldHolder:
         try:
             from racing_platform.simulator.world.generator import load_world
 
-            self.index = WorldIndex(load_world(self.seed))
+            self.index = WorldIndex(load_world(self.seed, self.market_noise, self.flb_beta))
         except Exception as err:  # reported through /_sim/health and every GraphQL answer
             log.exception("loading world for seed %s failed", self.seed)
             self.error = f"loading the world for seed {self.seed} failed: {type(err).__name__}: {err}"
@@ -202,6 +217,14 @@ class GraphQLEndpoint:
         await self.graphql(scope, receive, send)
 
 
+def _market_meta(holder: WorldHolder) -> dict:
+    """The world's market parameters (once loaded; the requested ones while loading)."""
+    if holder.index is not None:
+        meta = holder.index.world.meta
+        return {"market_noise": meta.get("market_noise"), "flb_beta": meta.get("flb_beta")}
+    return {"market_noise": holder.market_noise, "flb_beta": holder.flb_beta}
+
+
 def _json_rows(frame: pd.DataFrame) -> list[dict]:
     rows = []
     for row in frame.to_dict("records"):
@@ -238,20 +261,33 @@ def create_app(
     fault_rate: float = 0.0,
     fault_seed: int = 0,
     api_key: str | None = None,
+    market_noise: float | None = None,
+    flb_beta: float | None = None,
 ) -> Starlette:
-    """The whole simulator as one ASGI app. With no `world`, `load_world(seed)` runs in the background.
+    """The whole simulator as one ASGI app. With no `world`, `load_world(seed, market_noise, flb_beta)`
+    runs in the background (None = the default market; the knobs are ignored when `world` is given).
 
     With `api_key`, GraphQL requests must send it as `x-api-key` (else AppSync's 401); without, any key.
     """
+    if world is None:
+        from racing_platform.simulator.world.generator import market_parameters
+
+        market_parameters(market_noise, flb_beta)  # a bad knob fails here, not in the loading thread
     sim_clock = clock or SimClock(now, frozen=frozen)
-    holder = WorldHolder(world, seed)
+    holder = WorldHolder(world, seed, market_noise, flb_beta)
     plan = FaultPlan(fault_rate=fault_rate, seed=fault_seed)
     request_log = RequestLog()
     endpoint = FaultInjector(GraphQLEndpoint(holder, sim_clock), plan, request_log, api_key=api_key)
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse(
-            {"status": holder.status, "seed": holder.seed, "error": holder.error, "clock": sim_clock.state()},
+            {
+                "status": holder.status,
+                "seed": holder.seed,
+                "market": _market_meta(holder),
+                "error": holder.error,
+                "clock": sim_clock.state(),
+            },
             status_code=200 if holder.status != "failed" else 500,
         )
 

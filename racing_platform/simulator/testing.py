@@ -96,7 +96,8 @@ def running_simulator(
 ) -> Iterator[RunningSimulator]:
     """Serve the simulator with uvicorn on 127.0.0.1 (a free port) in a background thread.
 
-    `opts` go to `create_app` (frozen, fault_rate, fault_seed, clock). With `now` the clock is frozen there.
+    `opts` go to `create_app` (frozen, fault_rate, fault_seed, clock, api_key, market_noise, flb_beta).
+    With `now` the clock is frozen there.
     """
     app = create_app(world, seed=seed, now=now, **opts)
     with serve_in_thread(app, "simulator") as base:
@@ -132,17 +133,29 @@ def serve_in_thread(app, name: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def simulator_process(seed: int = 0, *, now: datetime | str | None = None) -> Iterator[RunningSimulator]:
+def simulator_process(
+    seed: int = 0,
+    *,
+    now: datetime | str | None = None,
+    market_noise: float | None = None,
+    flb_beta: float | None = None,
+) -> Iterator[RunningSimulator]:
     """Serve the seeded world from a separate process (`racing-platform simulator serve`).
 
     For long jobs such as the demo: the server then has its own interpreter and core instead of
-    competing with the Dagster runs for one GIL.
+    competing with the Dagster runs for one GIL. market_noise / flb_beta (None = defaults) choose the
+    world's market (`load_world(seed, market_noise, flb_beta)`; a new combination is generated and
+    cached by the server on first use, about half a minute: `wait_until_ready` before querying).
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "racing_platform.cli", "simulator", "serve", "--port", str(port)]
     command += ["--seed", str(seed)]
+    if market_noise is not None:
+        command += ["--market-noise", repr(float(market_noise))]
+    if flb_beta is not None:
+        command += ["--flb-beta", repr(float(flb_beta))]
     if now is not None:
         command += ["--now", now.isoformat() if isinstance(now, datetime) else str(now), "--frozen"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

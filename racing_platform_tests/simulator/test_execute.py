@@ -32,7 +32,10 @@ from racing_platform_tests.worlds import (
     MEET,
     RACE_DAY,
     RACE_MORNING,
+    horse_code,
 )
+
+HISTORY_HORSE = horse_code("H1")
 
 DOCUMENT_FILES = sorted(DOCUMENTS.glob("*.graphql")) + sorted(CLIENT_QUERIES.glob("*.graphql"))
 CLOCKS = [
@@ -60,7 +63,16 @@ def _answer_bytes(answer: dict) -> bytes:
 
 def _variables(document: str, meet_code: str, day: date, race_number: int) -> dict:
     names = {v.variable.name.value for d in parse(document).definitions for v in d.variable_definitions or ()}
-    values = {"date": day.isoformat(), "meetCode": meet_code, "id": meet_code, "raceNumber": race_number}
+    values = {
+        "date": day.isoformat(),
+        "meetCode": meet_code,
+        "id": meet_code,
+        "raceNumber": race_number,
+        # GetRaceEntryItemByHorsePaged: H1 runs on 2026-02-14 and in R1 of the race day
+        "horseCode": HISTORY_HORSE,
+        "lastEvaluatedKey": None,
+        "pageSize": race_number,
+    }
     return {name: values[name] for name in names}
 
 

@@ -60,3 +60,31 @@ def test_runs_carry_utc_timestamps_of_their_race_and_meeting(index):
             assert run.start == start and run.start.tz is not None and run.start.unit == "ns"
             assert run.declared_at == start + pd.Timedelta(minutes=5)
             assert run.fields_at == fields_at.loc[run.meet_code]
+
+
+def test_single_rows_equal_the_pandas_records(index):
+    entries = index._entries
+    for position in range(0, len(entries), 7):
+        _assert_rows_equal(
+            (index.entry_record(position),), _records(entries.iloc[position : position + 1], "entries")
+        )
+    for race_code in index._races["race_code"]:
+        position = index._race_codes.get_loc(race_code)
+        _assert_rows_equal(
+            (index.race_by_code(race_code),), _records(index._races.iloc[position : position + 1], "races")
+        )
+
+
+def test_results_barriers_equal_the_race_as_rendered_after_its_result(index):
+    """A form line's barrierNumber (precomputed per entry) is the race's own after it is declared."""
+    from racing_platform.simulator.render import Renderer
+
+    runs = index.run_columns
+    renderer = Renderer(index, pd.Timestamp("2026-03-01", tz="UTC"))
+    by_entry = {}
+    for race_code in index._entry_slices:
+        race = index.race_by_code(race_code)
+        _, scratched, barriers = renderer._field(race)
+        by_entry.update(barriers)
+    assert any(scratched for scratched in runs["results_barrier"] == 0)
+    assert {e: int(b) for e, b in zip(runs["entry_id"], runs["results_barrier"], strict=True)} == by_entry

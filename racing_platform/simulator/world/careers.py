@@ -57,6 +57,7 @@ class RaceModel:
     second_up: float = -0.08
     lengths_per_logit: float = 1.5
     market_noise: float = 0.3  # sd of the market's error on the score, before the FLB transform
+    # (a world parameter: generate_world(market_noise=...) replaces it; see world/market.py)
 
 
 MODEL = RaceModel()

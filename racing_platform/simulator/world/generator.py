@@ -6,6 +6,7 @@ so horses racing on the first visible day are not all debutants. Only meetings i
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import date
@@ -17,9 +18,15 @@ import pandas as pd
 from racing_platform.paths import data_dir
 from racing_platform.simulator.world import store
 from racing_platform.simulator.world.calendar import Calendar, build_calendar, day_number
-from racing_platform.simulator.world.careers import CareerSimulation, SimulationResult
+from racing_platform.simulator.world.careers import MODEL, CareerSimulation, SimulationResult
 from racing_platform.simulator.world.classes import CLASSES, PRIZE_SPLIT, TIER_PRIZE_FACTOR
-from racing_platform.simulator.world.market import race_odds, starting_prices
+from racing_platform.simulator.world.market import (
+    FLB_BETA,
+    FLB_BETA_RANGE,
+    MARKET_NOISE_RANGE,
+    race_odds,
+    starting_prices,
+)
 from racing_platform.simulator.world.model import (
     ENTRY_COLUMNS,
     HORSE_COLUMNS,
@@ -64,6 +71,23 @@ _WEIGHTS_TEXT = {
 }
 
 
+def market_parameters(
+    market_noise: float | None = None, flb_beta: float | None = None
+) -> tuple[float, float]:
+    """(market_noise, flb_beta) with None as the defaults, checked against their realistic ranges."""
+    noise = MODEL.market_noise if market_noise is None else float(market_noise)
+    beta = FLB_BETA if flb_beta is None else float(flb_beta)
+    low, high = MARKET_NOISE_RANGE
+    if not low <= noise <= high:
+        raise ValueError(
+            f"market_noise must be in [{low}, {high}] (default {MODEL.market_noise}), got {market_noise}"
+        )
+    low, high = FLB_BETA_RANGE
+    if not low <= beta <= high:
+        raise ValueError(f"flb_beta must be in [{low}, {high}] (default {FLB_BETA}), got {flb_beta}")
+    return noise, beta
+
+
 def generate_world(
     seed: int,
     *,
@@ -71,13 +95,19 @@ def generate_world(
     end: date | None = None,
     venues: list[str] | None = None,
     scale: float = 1.0,
+    market_noise: float | None = None,
+    flb_beta: float | None = None,
 ) -> World:
     """Build the world for `seed` over [start, end] (default: the full fixed calendar).
 
     venues: slugs, names or venue codes to restrict the calendar to (default: the registry's simulated
-    venues); scale (0, 1]: the share of meetings kept, for small fast worlds. The result is a pure
-    function of the arguments.
+    venues); scale (0, 1]: the share of meetings kept, for small fast worlds. market_noise (sd of the
+    market's error on each runner's performance score, [0, 1.5], default 0.3) and flb_beta (the
+    favourite-longshot factor of every book, [0.5, 1.0], default 0.78; 1 = no bias) change only the
+    market: starting prices and odds_for_race; races, results and truth are the same for every value.
+    The result is a pure function of the arguments.
     """
+    noise, beta = market_parameters(market_noise, flb_beta)
     started = time.perf_counter()
     start = start or CALENDAR_START
     end = end or CALENDAR_END
@@ -98,8 +128,9 @@ def generate_world(
     calendar_rng, career_rng, name_rng, detail_rng = (np.random.default_rng(s) for s in streams)
     first_visible = day_number(start)
     calendar = build_calendar(chosen, first_visible - BURN_IN_DAYS, day_number(end), calendar_rng, scale)
-    result = CareerSimulation(calendar, career_rng).run()
-    world = _assemble(seed, calendar, result, first_visible, day_number(end), name_rng, detail_rng)
+    model = MODEL if noise == MODEL.market_noise else dataclasses.replace(MODEL, market_noise=noise)
+    result = CareerSimulation(calendar, career_rng, model).run()
+    world = _assemble(seed, calendar, result, first_visible, day_number(end), name_rng, detail_rng, beta)
     world.meta = {
         "seed": seed,
         "generator_version": GENERATOR_VERSION,
@@ -108,6 +139,8 @@ def generate_world(
         "scale": scale,
         "venues": [v.slug for v in chosen] if venues else "all",
         "burn_in_days": BURN_IN_DAYS,
+        "market_noise": noise,
+        "flb_beta": beta,
         "generated_seconds": round(time.perf_counter() - started, 2),
     }
     return world
@@ -137,6 +170,7 @@ def _assemble(
     last_day: int,
     name_rng: np.random.Generator,
     rng: np.random.Generator,
+    flb_beta: float = FLB_BETA,
 ) -> World:
     venues_all = calendar.venues
     meetings = calendar.meetings
@@ -225,7 +259,7 @@ def _assemble(
     entry_key = entries["entry_id"].astype(np.int64).to_numpy()
     race_key = races["race_code"].astype(np.int64).to_numpy()[rp]
     entries["starting_price"] = starting_prices(
-        seed, race_key, entry_key, entries["market_score"].to_numpy(), runs & ~trial
+        seed, race_key, entry_key, entries["market_score"].to_numpy(), runs & ~trial, flb_beta
     )
     entries["emergency_number"] = pd.array(
         np.where(entries["emergency"], entries["emergency_number"], -1), dtype="Int64"
@@ -249,7 +283,7 @@ def _assemble(
         "market": market,
         **world_tables,
     }
-    return world_from_tables(seed, tables, {})
+    return world_from_tables(seed, tables, {"flb_beta": flb_beta})
 
 
 def world_from_tables(seed: int, tables: dict[str, pd.DataFrame], meta: dict) -> World:
@@ -268,33 +302,44 @@ def _no_odds(race_code: str) -> pd.DataFrame:
     return pd.DataFrame(columns=ODDS_COLUMNS)
 
 
-def world_cache_dir(seed: int) -> Path:
-    return data_dir() / "simulator" / f"seed-{seed}-v{GENERATOR_VERSION}"
+def world_cache_dir(seed: int, market_noise: float | None = None, flb_beta: float | None = None) -> Path:
+    """`seed-{seed}-v{version}`, plus `-noise{x}` / `-flb{x}` for each market parameter off its default
+    (so the default world keeps its cache directory)."""
+    noise, beta = market_parameters(market_noise, flb_beta)
+    name = f"seed-{seed}-v{GENERATOR_VERSION}"
+    if noise != MODEL.market_noise:
+        name += f"-noise{noise:g}"
+    if beta != FLB_BETA:
+        name += f"-flb{beta:g}"
+    return data_dir() / "simulator" / name
 
 
-_LOADED: dict[int, World] = {}
+_LOADED: dict[tuple[int, float, float], World] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def load_world(seed: int) -> World:
-    """The full-calendar world for `seed`: from memory, else the parquet cache, else generated and cached.
+def load_world(seed: int, market_noise: float | None = None, flb_beta: float | None = None) -> World:
+    """The full-calendar world for `seed` (and market parameters, None = defaults): from memory, else the
+    parquet cache, else generated and cached.
 
     Generating the full calendar takes tens of seconds (see docs/simulator.md); reading the cache about a
     second.
     Warm it explicitly with `python -m racing_platform.simulator.world.generator --seed N`.
     """
+    noise, beta = market_parameters(market_noise, flb_beta)
+    key = (seed, noise, beta)
     with _LOAD_LOCK:
-        if seed in _LOADED:
-            return _LOADED[seed]
-        directory = world_cache_dir(seed)
+        if key in _LOADED:
+            return _LOADED[key]
+        directory = world_cache_dir(seed, noise, beta)
         if store.is_complete(directory):
             tables, meta = store.read_tables(directory)
             tables["races"]["prize_money"] = tables["races"]["prize_money"].map(list)
-            world = world_from_tables(seed, tables, meta)
+            world = world_from_tables(seed, tables, {"market_noise": noise, "flb_beta": beta, **meta})
         else:
-            world = generate_world(seed)
+            world = generate_world(seed, market_noise=noise, flb_beta=beta)
             store.write_tables(directory, world_tables(world), world.meta)
-        _LOADED[seed] = world
+        _LOADED[key] = world
         return world
 
 
@@ -345,6 +390,7 @@ class OddsBook:
             opens_at,
             self._start_time[race],
             self._abandoned_at[meeting] if self._abandoned[meeting] else None,
+            float(self.world.meta.get("flb_beta", FLB_BETA)),
         )
 
     def _prepare(self) -> None:
@@ -590,13 +636,16 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--seed", type=int, action="append", default=None)
+    parser.add_argument("--market-noise", type=float, default=None, help="default 0.3, in [0, 1.5]")
+    parser.add_argument("--flb-beta", type=float, default=None, help="default 0.78, in [0.5, 1.0]")
     args = parser.parse_args(argv)
     for seed in args.seed or [0]:
         started = time.perf_counter()
-        world = load_world(seed)
+        world = load_world(seed, args.market_noise, args.flb_beta)
         print(
             f"seed {seed}: {len(world.races)} races, {len(world.entries)} entries, "
-            f"ready in {time.perf_counter() - started:.1f}s at {world_cache_dir(seed)}"
+            f"ready in {time.perf_counter() - started:.1f}s at "
+            f"{world_cache_dir(seed, args.market_noise, args.flb_beta)}"
         )
 
 

@@ -1,12 +1,13 @@
 """The betting market: a noisy, favourite-longshot-biased view of the truth with a bookmaker's margin.
 
-Every runner carries a hidden `market_score` = its true performance score + Gaussian error (the market does
-not
-know everything). Prices come from softmax(FLB_BETA x market_score) over the runners still in the race at that
-moment (FLB_BETA < 1 flattens the book: longshots are overbet), scaled up by an overround and rounded to the
-price ladder. Early prices carry an extra opening error that decays to zero at the jump; each provider adds
-its
-own small error and margin. The starting price is the consensus at the jump without provider error.
+Every runner carries a hidden `market_score` = its true performance score + Gaussian error of sd
+`market_noise` (the market does not know everything; drawn in careers.py). Prices come from
+softmax(flb_beta x market_score) over the runners still in the race at that moment (flb_beta < 1 flattens the
+book: longshots are overbet), scaled up by an overround and rounded to the price ladder. Both are world
+parameters (generate_world(market_noise=..., flb_beta=...)); the defaults are careers.RaceModel.market_noise
+(0.3) and FLB_BETA (0.78). Early prices carry an extra opening error that decays to zero at the jump; each
+provider adds its own small error and margin. The starting price is the consensus at the jump without
+provider error.
 
 All randomness here is counter-based (a hash of seed, entry, provider, update), so any race's fluctuations can
 be recomputed on demand, and many races' closing prices in one vectorised call, with identical results.
@@ -20,7 +21,9 @@ import pandas as pd
 from racing_platform.simulator.world.model import ODDS_COLUMNS
 from racing_platform.simulator.world.segments import group_sum
 
-FLB_BETA = 0.78
+FLB_BETA = 0.78  # default favourite-longshot bias (a world parameter: generate_world(flb_beta=...))
+FLB_BETA_RANGE = (0.5, 1.0)  # 1.0: no bias; 0.5: a very flat book
+MARKET_NOISE_RANGE = (0.0, 1.5)  # sd of the market's error on the performance score (logit units)
 BOOKMAKERS = {"SB2": 1.165, "LB2": 1.155, "PB3": 1.175, "BT": 1.15}  # provider -> base overround (10 runners)
 TOTES = {"V": 1.17, "N": 1.17, "Q": 1.18}
 PROVIDERS = tuple(BOOKMAKERS) + tuple(TOTES)
@@ -101,14 +104,19 @@ def hash_normal(*keys: np.ndarray) -> np.ndarray:
 
 
 def starting_prices(
-    seed: int, race: np.ndarray, entry: np.ndarray, market_score: np.ndarray, runs: np.ndarray
+    seed: int,
+    race: np.ndarray,
+    entry: np.ndarray,
+    market_score: np.ndarray,
+    runs: np.ndarray,
+    flb_beta: float = FLB_BETA,
 ) -> np.ndarray:
     """SP for every runner of the given (betting) races; NaN for non-runners. Arrays are per entry."""
     sp = np.full(len(race), np.nan)
     idx = np.flatnonzero(runs)
     if len(idx) == 0:
         return sp
-    q = _softmax(FLB_BETA * market_score[idx], race[idx])
+    q = _softmax(flb_beta * market_score[idx], race[idx])
     n = group_sum(np.ones(len(idx)), race[idx])
     overround = SP_OVERROUND + OVERROUND_PER_RUNNER * (n - 10) + 0.012 * hash_normal(seed, race[idx], 99)
     sp[idx] = ladder_price(1.0 / (q * overround))
@@ -130,14 +138,19 @@ def _provider_overround(seed: int, race: np.ndarray, provider: np.ndarray, n: np
 
 
 def closing_prices(
-    seed: int, race: np.ndarray, entry: np.ndarray, market_score: np.ndarray, runs: np.ndarray
+    seed: int,
+    race: np.ndarray,
+    entry: np.ndarray,
+    market_score: np.ndarray,
+    runs: np.ndarray,
+    flb_beta: float = FLB_BETA,
 ) -> pd.DataFrame:
     """Each bookmaker's last price before the jump for every runner: (race, entry, provider_code, price)."""
     idx = np.flatnonzero(runs)
     frames = []
     for p, code in enumerate(BOOKMAKERS):
         r, e = race[idx], entry[idx]
-        score = FLB_BETA * market_score[idx] + PROVIDER_ERROR * hash_normal(seed, e, p, 1)
+        score = flb_beta * market_score[idx] + PROVIDER_ERROR * hash_normal(seed, e, p, 1)
         q = _softmax(score, r)
         n = group_sum(np.ones(len(idx)), r)
         price = ladder_price(1.0 / (q * _provider_overround(seed, r, np.full(len(r), p), n)))
@@ -155,6 +168,7 @@ def race_odds(
     opens_at: pd.Timestamp,
     jump_at: pd.Timestamp,
     closes_at: pd.Timestamp | None = None,
+    flb_beta: float = FLB_BETA,
 ) -> pd.DataFrame:
     """All price updates of one race, every provider, from market open to the jump (or an abandonment)."""
     if len(entry_key) == 0 or opens_at >= jump_at:
@@ -197,7 +211,7 @@ def race_odds(
         live = scratch_s[:, None] > at[None, :]  # entry x update
         opening = OPENING_ERROR * (shared_opening + own_opening[:, p] * 0.5)
         drift = 0.04 * drifts[:, p, : len(at)]
-        beta = FLB_BETA * (0.93 if tote else 1.0)
+        beta = flb_beta * (0.93 if tote else 1.0)
         score = (
             beta * market_score[:, None]
             + PROVIDER_ERROR * provider_error[:, p][:, None]

@@ -151,7 +151,16 @@ def _reference_uniform(*keys) -> np.ndarray:
 
 
 def _reference_race_odds(
-    seed, race_key, entry_key, entry_id, market_score, scratched_at, opens_at, jump_at, closes_at
+    seed,
+    race_key,
+    entry_key,
+    entry_id,
+    market_score,
+    scratched_at,
+    opens_at,
+    jump_at,
+    closes_at,
+    flb_beta=market.FLB_BETA,
 ):
     """market.race_odds as first written: every hash drawn provider by provider."""
     span = (jump_at - opens_at).total_seconds()
@@ -177,7 +186,7 @@ def _reference_race_odds(
         )
         drift = 0.04 * _reference_normal(seed, entry_key[:, None], p, 100 + np.arange(len(at))[None, :])
         score = (
-            market.FLB_BETA * (0.93 if tote else 1.0) * market_score[:, None]
+            flb_beta * (0.93 if tote else 1.0) * market_score[:, None]
             + market.PROVIDER_ERROR * _reference_normal(seed, entry_key, p, 1)[:, None]
             + opening[:, None] * remaining[None, :] ** 0.8
             + drift * np.sqrt(remaining)[None, :]
