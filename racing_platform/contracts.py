@@ -247,3 +247,40 @@ SCHEMAS: dict[str, type[_Contract]] = {
     "form_lines": FormLinesSchema,
     "form_book": FormBookSchema,
 }
+
+
+class HorseStartsSchema(_Contract):
+    """A horse's past starts as stored in `horse_starts` (careers/): one row per horse and entry, any
+    venue or state. The winner's margin is racing.com's margin to second, so no zero-margin rule here."""
+
+    horse_code: Series[Text]
+    entry_id: Series[Text]
+    race_code: Series[Text] = pa.Field(nullable=True)
+    race_date: Series[pa.Date]
+    venue_code: Series[Text] = pa.Field(nullable=True)
+    venue_name: Series[Text] = pa.Field(nullable=True)
+    race_number: Series[Int] = pa.Field(nullable=True, ge=1, le=50)
+    distance_m: Series[Int] = pa.Field(nullable=True, ge=700, le=7200)
+    race_class: Series[Text] = pa.Field(nullable=True)
+    track_condition: Series[Text] = pa.Field(nullable=True)
+    track_rating: Series[Int] = pa.Field(nullable=True, ge=1, le=10)
+    runners_count: Series[Int] = pa.Field(nullable=True, ge=1, le=40)
+    is_trial: Series[Flag]
+    is_jumpout: Series[Flag]
+    scratched: Series[Flag]
+    finish_position: Series[Int] = pa.Field(nullable=True, ge=1, lt=NON_RUNNER_FINISH_CODE)
+    margin_lengths: Series[float] = pa.Field(nullable=True, ge=0)
+    starting_price: Series[float] = pa.Field(nullable=True, gt=1)
+    weight_kg: Series[float] = pa.Field(nullable=True, in_range=WEIGHT_KG)
+    barrier: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)
+    jockey_name: Series[Text] = pa.Field(nullable=True)
+    trainer_name: Series[Text] = pa.Field(nullable=True)
+    handicap_rating: Series[Int] = pa.Field(nullable=True, ge=1)
+    fetched_at: Series[UtcTimestamp]
+
+    class Config:
+        unique = ["horse_code", "entry_id"]
+
+    @pa.dataframe_check(error="a scratched start has no placing and no barrier")
+    def scratchings_did_not_run(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df["scratched"].fillna(False) | (df["finish_position"].isna() & df["barrier"].isna())

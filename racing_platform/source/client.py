@@ -98,6 +98,10 @@ A larger declared Content-Length is refused before the body is read; a larger bo
 refused before it is parsed."""
 _LIMIT = f"the limit is MAX_ANSWER_BYTES = {MAX_ANSWER_BYTES} bytes (docs/source_client.md)"
 
+HORSE_CAREER = "getRaceEntryItemByHorsePaged_CD"
+MAX_CAREER_PAGES = 60
+"""600 starts: far beyond any career (a busy horse runs ~15 times a season), so a cursor past it is a loop."""
+
 _TRANSIENT_STATUSES = frozenset({408, 429})
 # Failures of the network itself (no answer, or the connection cut while the body was arriving).
 _NETWORK_FAULTS = (
@@ -437,6 +441,45 @@ class RacingComClient:
     def race_results(self, meet_code: str, race_number: int) -> FetchedResponse:
         return self.execute("getRaceResults_CD", {"meetCode": str(meet_code), "raceNumber": int(race_number)})
 
+    def horse_career(
+        self, horse_code: str, *, stop: Callable[[FetchedResponse], bool] | None = None
+    ) -> list[FetchedResponse]:
+        """A horse's past starts, newest first, page by page (`GetRaceEntryItemByHorsePaged`, 10 a page).
+
+        Pages follow the cursor (the last item's `LastEvaluatedKey`) until it ends, or until `stop(page)`
+        says the rest is already known (it is called on every page as it arrives and may raise). Every
+        page is one `execute`: rate limit, budget, retries and archive as for any request. A cursor that
+        repeats or runs past `MAX_CAREER_PAGES` is a `ResponseShapeError` (the paging would never end).
+        """
+        pages: list[FetchedResponse] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            variables = {"horseCode": str(horse_code), "lastEvaluatedKey": cursor}
+            page = self.execute(HORSE_CAREER, variables)
+            pages.append(page)
+            if stop is not None and stop(page):
+                return pages
+            cursor = _career_cursor(page)
+            if cursor is None:
+                return pages
+            if cursor in seen or len(pages) >= MAX_CAREER_PAGES:
+                reason = "repeats" if cursor in seen else f"runs past {MAX_CAREER_PAGES} pages"
+                raise ResponseShapeError(HORSE_CAREER, variables, f"the LastEvaluatedKey cursor {reason}")
+            seen.add(cursor)
+
+    def sibling(self) -> RacingComClient:
+        """A client for another thread (one client serves one thread): same endpoint, run budget, rate
+        limiter and archive file; its own connection and metrics."""
+        return RacingComClient(
+            self.config,
+            archive=self.archive,
+            politeness=self.politeness,
+            run_id=self.run_id,
+            sleep=self._sleep,
+            now=self._now,
+        )
+
     def execute(self, operation_name: str, variables: dict[str, Any]) -> FetchedResponse:
         """Run one operation with retries; return the validated, archived answer or raise a RacingComError."""
         operation = load_operation(operation_name)
@@ -527,6 +570,19 @@ _OUTCOME_BY_ERROR: dict[type, str] = {
     UnexpectedStatusError: "unexpected_status",
     ForbiddenError: "forbidden",
 }
+
+
+def _career_cursor(page: FetchedResponse) -> str | None:
+    """The next page's `lastEvaluatedKey`: the last item's `LastEvaluatedKey`; none (null, "", no items)
+    ends the career. Anything but text is a wrong answer."""
+    items = page.data.get("GetRaceEntryItemByHorsePaged")
+    if not items:
+        return None
+    last = items[-1]
+    cursor = last.get("LastEvaluatedKey") if isinstance(last, dict) else None
+    if cursor is not None and not isinstance(cursor, str):
+        raise ResponseShapeError(page.operation, page.variables, f"LastEvaluatedKey {cursor!r} is not text")
+    return cursor or None
 
 
 def _check_variables(operation: Operation, variables: dict[str, Any]) -> None:

@@ -7,7 +7,10 @@
   value, raised before any request;
 - RACING_COM_CONFIG_JS_URL: discover URL and key from racing.com's config.js (default unset);
 - RACING_COM_MAX_RPS: requests/s per host (default 1 remote, unlimited local; "none" = no limit);
-- RACING_COM_RUN_BUDGET: attempts allowed per Dagster run (default 2000);
+- RACING_COM_RUN_BUDGET: attempts allowed per Dagster run (default 2000 remote; 20000 for a local
+  simulator, where a venue's season of careers, horse by horse, costs a few thousand pages);
+- RACING_COM_CONCURRENCY: requests a step may have in flight at once (default 1 remote, 4 local); the
+  rate limit and budget hold whatever the concurrency;
 - RACING_COM_DAILY_BUDGET: attempts per UTC day across all runs (default unset: no cap);
 - RACING_COM_TIMEOUT_S: per-request connect/read timeout (default 10);
 - RACING_COM_POLITENESS_DB: shared limiter and budget state (default data_dir()/source/politeness.sqlite);
@@ -32,6 +35,9 @@ RACING_COM_URL = "https://graphql.rmdprod.racing.com/"
 FORM_CONFIG_URL = "https://www.racing.com/form/config.js"
 REMOTE_DEFAULT_MAX_RPS = 1.0
 DEFAULT_RUN_BUDGET = 2000
+LOCAL_DEFAULT_RUN_BUDGET = 20_000
+DEFAULT_CONCURRENCY = 1
+LOCAL_DEFAULT_CONCURRENCY = 4
 DEFAULT_TIMEOUT_S = 10.0
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
@@ -147,6 +153,7 @@ class ClientConfig:
     api_key: SecretStr | None = None
     max_rps: float | None = None
     run_budget: int = DEFAULT_RUN_BUDGET
+    concurrency: int = DEFAULT_CONCURRENCY
     daily_budget: int | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     politeness_db: Path = field(default_factory=lambda: default_politeness_db())
@@ -183,9 +190,10 @@ class ClientConfig:
                 f"the API key discovered at {config_js_url or FORM_CONFIG_URL} ({found.source})",
             )
         url = url or SIMULATOR_URL
+        local = is_local(url)
         max_rps_raw = env.get("RACING_COM_MAX_RPS")
         if max_rps_raw is None:
-            max_rps = None if is_local(url) else REMOTE_DEFAULT_MAX_RPS
+            max_rps = None if local else REMOTE_DEFAULT_MAX_RPS
         else:
             max_rps = _optional_float("RACING_COM_MAX_RPS", max_rps_raw)
         return cls(
@@ -193,7 +201,9 @@ class ClientConfig:
             api_key=key,
             max_rps=max_rps,
             run_budget=_optional_int("RACING_COM_RUN_BUDGET", env.get("RACING_COM_RUN_BUDGET"))
-            or DEFAULT_RUN_BUDGET,
+            or (LOCAL_DEFAULT_RUN_BUDGET if local else DEFAULT_RUN_BUDGET),
+            concurrency=_optional_int("RACING_COM_CONCURRENCY", env.get("RACING_COM_CONCURRENCY"))
+            or (LOCAL_DEFAULT_CONCURRENCY if local else DEFAULT_CONCURRENCY),
             daily_budget=_optional_int("RACING_COM_DAILY_BUDGET", env.get("RACING_COM_DAILY_BUDGET")),
             timeout_s=_optional_float("RACING_COM_TIMEOUT_S", env.get("RACING_COM_TIMEOUT_S"))
             or DEFAULT_TIMEOUT_S,
@@ -215,6 +225,7 @@ class ClientConfig:
             "api_key_configured": self.api_key is not None,
             "max_rps": self.max_rps,
             "run_budget": self.run_budget,
+            "concurrency": self.concurrency,
             "daily_budget": self.daily_budget,
             "timeout_s": self.timeout_s,
             "politeness_db": str(self.politeness_db),

@@ -435,3 +435,53 @@ def parse_list(value: object) -> list:
     if type(value) is list:
         return value
     raise FormatError(value, "a list")
+
+
+# -- careers (GetRaceEntryItemByHorsePaged) --------------------------------------------------------------
+
+_BLACK_TYPE = ("Group 1", "Group 2", "Group 3", "Listed")
+_CLASS_PATTERNS = (
+    (re.compile(r"\b(?:MDN|MAIDEN)\b", re.IGNORECASE), lambda m: "Maiden"),
+    (re.compile(r"\b(?:CL|CLASS)\s*(\d)\b", re.IGNORECASE), lambda m: f"Class {m.group(1)}"),
+    (re.compile(r"\b(?:BM|BENCHMARK)\s*(\d{2,3})\b", re.IGNORECASE), lambda m: f"BM {m.group(1)}"),
+    (re.compile(r"\b(?:G|GR|GROUP)\s*([123])\b", re.IGNORECASE), lambda m: f"Group {m.group(1)}"),
+    (re.compile(r"\b(?:LR|LISTED)\b", re.IGNORECASE), lambda m: "Listed"),
+)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def normalise_race_class(class_text: str | None, group: str | None) -> str | None:
+    """racing.com's `class` ('MIDWAY BM72', 'MDN-SW', 'CL1') in the `rdcClass` words the races table holds
+    ('BM 72', 'Maiden', 'Class 1', 'Group 1', 'Listed'), so the SQL macro `class_rank` reads both alike.
+
+    A career page selects `class` and `group` but not `rdcClass`. `group` names black type; otherwise the
+    first class word found wins; a class none of these names is kept as given (its rank is then null)."""
+    if group:
+        for black in _BLACK_TYPE:
+            if group.lower() == black.lower():
+                return black
+    if not class_text:
+        return None
+    for pattern, name in _CLASS_PATTERNS:
+        match = pattern.search(class_text)
+        if match:
+            return name(match)
+    return class_text
+
+
+CALENDAR_TIMEZONE = "Australia/Sydney"  # the platform's calendar (configs/platform.yaml partitions.timezone)
+
+
+def parse_race_date(value: object) -> dt.date | None:
+    """A career start's `race.date`: '2026-03-07' -> that date; an ISO time with a zone
+    ('2026-03-06T13:00:00.000Z') is read on the platform's calendar, where it is already the 7th."""
+    if _is_missing(value):
+        return None
+    if type(value) is not str:
+        raise FormatError(value, "a date like '2026-03-07'")
+    text = value.strip()
+    if len(text) <= 10 or text[-1] not in "Zz" and "+" not in text[10:] and "-" not in text[10:]:
+        return _date_text(text)
+    day = parse_utc_timestamp(text).tz_convert(_zone(CALENDAR_TIMEZONE)).date()
+    _in_range(day, value, "a date")
+    return day

@@ -33,6 +33,7 @@ from racing_platform.source.formats import (
     centiseconds_to_seconds,
     date_from_meet_url,
     flag_or_false,
+    normalise_race_class,
     parse_claim_kg,
     parse_code,
     parse_date,
@@ -47,6 +48,7 @@ from racing_platform.source.formats import (
     parse_object,
     parse_price,
     parse_prize_money,
+    parse_race_date,
     parse_race_time_s,
     parse_state,
     parse_text,
@@ -944,3 +946,145 @@ _COLUMN_BUILDERS: dict[str, Callable[[list[Any]], Any]] = {
     "date": _objects,
     "list": _objects,
 }
+
+
+# -- careers ------------------------------------------------------------------------------------------
+
+HORSE_STARTS = "getRaceEntryItemByHorsePaged_CD"
+CAREER_ROOT = "GetRaceEntryItemByHorsePaged"
+MAX_STARTS_PER_PAGE = 100  # the document asks for 10; far more is not an answer to it
+# fmt: off
+HORSE_STARTS_COLUMNS = {
+    "horse_code": "string", "entry_id": "string", "race_code": "string", "race_date": "date",
+    "venue_code": "string", "venue_name": "string", "race_number": "int", "distance_m": "int",
+    "race_class": "string", "track_condition": "string", "track_rating": "int", "runners_count": "int",
+    "is_trial": "bool", "is_jumpout": "bool", "scratched": "bool", "finish_position": "int",
+    "margin_lengths": "float", "starting_price": "float", "weight_kg": "float", "barrier": "int",
+    "jockey_name": "string", "trainer_name": "string", "handicap_rating": "int", "fetched_at": "utc",
+}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class CareerPage:
+    """One page of a horse's past starts: the starts it holds as `horse_starts` rows (entries not yet
+    run are left out) and how many items it listed. Rows, not a frame: a caller building one frame for
+    many pages saves a frame per page (`starts_frame`)."""
+
+    rows: list[dict[str, Any]]
+    items: int
+
+    @property
+    def starts(self) -> pd.DataFrame:
+        return starts_frame(self.rows)
+
+
+def parse_career_page(
+    payload: Mapping[str, Any],
+    *,
+    horse_code: str,
+    page: int,
+    fetched_at: dt.datetime | pd.Timestamp | str | None,
+) -> CareerPage:
+    """A `GetRaceEntryItemByHorsePaged` answer as `horse_starts` rows (without `class_rank`, which the
+    SQL macro computes on writing).
+
+    An item is a start once it has a finish code: a placing, or 100 and up for a non-runner (109 is a
+    scratching, also told by finishAbv "SCR"); an entry without one has not run yet and is left out.
+    The winner's margin is stored as racing.com gives it, its margin to second (reference §3). The items
+    carry no horse code: it is the request's. Errors name the horse, the page, the item and the field."""
+    data = _unwrap(payload) if "data" in payload or "errors" in payload else payload
+    reader = _CareerReader(f"{HORSE_STARTS} horse {horse_code} page {page}", _utc_or_none(fetched_at))
+    items = reader.read(parse_list, data, CAREER_ROOT, "response")
+    if len(items) > MAX_STARTS_PER_PAGE:
+        raise reader.error("response", CAREER_ROOT, f"{len(items)} items, more than {MAX_STARTS_PER_PAGE}")
+    rows = []
+    for index, item in enumerate(items):
+        where = f"{CAREER_ROOT}[{index}]"
+        if not isinstance(item, Mapping):
+            raise reader.error("response", where, f"{type(item).__name__}, expected an object")
+        row = _career_row(reader, item, where, horse_code)
+        if row is not None:
+            rows.append(row)
+    return CareerPage(rows=rows, items=len(items))
+
+
+def starts_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """`parse_career_page` rows as a typed frame (the contract's dtypes), in `HORSE_STARTS_COLUMNS` order."""
+    return pd.DataFrame(
+        {
+            name: _COLUMN_BUILDERS[kind]([row[name] for row in rows])
+            for name, kind in HORSE_STARTS_COLUMNS.items()
+        },
+        index=pd.RangeIndex(len(rows)),
+    )
+
+
+@dataclass(frozen=True)
+class _CareerReader:
+    """Reads one field of a career page, naming the horse, page, item and field when it cannot."""
+
+    label: str
+    fetched_at: pd.Timestamp | None
+
+    def error(self, where: str, field: str, rule: str) -> ParseError:
+        return ParseError(
+            f"{self.label} {where}: field {field!r}: {rule}", operation=HORSE_STARTS, field=field
+        )
+
+    def read(self, convert: Callable[[Any], Any], obj: Mapping[str, Any], key: str, where: str) -> Any:
+        try:
+            return convert(obj.get(key))
+        except FormatError as err:
+            raise self.error(where, key, str(err)) from None
+
+
+def _career_row(
+    reader: _CareerReader, item: Mapping[str, Any], where: str, horse_code: str
+) -> dict[str, Any] | None:
+    read = reader.read
+    finish = read(parse_nonzero_int, item, "finish", where)
+    scratched = (
+        finish == _SCRATCHED_CODE or (read(parse_text, item, "finishAbv", where) or "").upper() == "SCR"
+    )
+    if finish is None and not scratched:
+        return None
+    race_where = f"{where}.race"
+    race = read(parse_object, item, "race", where) or {}
+    venue = read(parse_object, race, "venue", race_where) or {}
+    race_date = read(parse_race_date, race, "date", race_where)
+    if race_date is None:
+        raise reader.error(race_where, "date", "a start without a race date cannot be placed in a career")
+    entry_id = read(parse_code, item, "id", where)
+    if entry_id is None:
+        raise reader.error(where, "id", "a start without an entry id cannot be stored or matched")
+    position = finish if finish is not None and finish < _NON_RUNNER_FROM and not scratched else None
+    return {
+        "horse_code": horse_code,
+        "entry_id": entry_id,
+        "race_code": read(parse_code, race, "id", race_where),
+        "race_date": race_date,
+        "venue_code": read(parse_code, race, "venueCode", race_where),
+        "venue_name": read(parse_text, venue, "venueName", f"{race_where}.venue"),
+        "race_number": read(parse_nonzero_int, race, "raceNumber", race_where),
+        "distance_m": read(parse_distance_m, race, "distance", race_where),
+        "race_class": normalise_race_class(
+            read(parse_text, race, "class", race_where) or read(parse_text, race, "nameForm", race_where),
+            read(parse_text, race, "group", race_where),
+        ),
+        "track_condition": read(parse_text, race, "trackCondition", race_where),
+        "track_rating": read(parse_nonzero_int, race, "trackRating", race_where),
+        "runners_count": read(parse_nonzero_int, race, "runnersCount", race_where),
+        "is_trial": read(flag_or_false, race, "isTrial", race_where),
+        "is_jumpout": read(flag_or_false, race, "isJumpOut", race_where),
+        "scratched": scratched,
+        "finish_position": position,
+        "margin_lengths": read(parse_lengths, item, "margin", where) if position is not None else None,
+        "starting_price": read(parse_price, item, "startingPrice", where),
+        "weight_kg": read(parse_weight_kg, item, "weightCarried", where),
+        "barrier": None if scratched else read(parse_nonzero_int, item, "barrierNumber", where),
+        "jockey_name": read(parse_text, item, "jockeyName", where),
+        "trainer_name": read(parse_text, item, "trainerName", where),
+        "handicap_rating": read(parse_nonzero_int, item, "handicapRating", where),
+        "fetched_at": reader.fetched_at,
+    }

@@ -32,6 +32,7 @@ OPERATIONS = {
     "Races": ("getRacesForMeet",),
     "getRaceEntriesForField_CD": ("getRaceForm",),
     "getRaceResults_CD": ("getRaceForm", "GetBettingData"),
+    "getRaceEntryItemByHorsePaged_CD": ("GetRaceEntryItemByHorsePaged",),
 }
 
 
