@@ -203,7 +203,7 @@ def _completeness(unformed: pd.DataFrame) -> Verdict:
     retry_policy=WAREHOUSE_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"sql", "duckdb"},
-    deps=["race_cards", dg.AssetDep("form_book", partition_mapping=cell_to_day)],
+    deps=["race_cards", "horse_careers", dg.AssetDep("form_book", partition_mapping=cell_to_day)],
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(
@@ -213,9 +213,11 @@ def _completeness(unformed: pd.DataFrame) -> Verdict:
             description="One feature row per runner on the card; rates in [0, 1]; no form for a first start.",
         )
     ],
-    description="Point-in-time features of every runner on a cell's card: its card (barrier, weight, claim, "
-    "jockey, trainer, race context) joined to form lines dated strictly before the race day. "
-    "See docs/features.md.",
+    description="Point-in-time features of every runner on a cell's card: its card (barrier, weights, "
+    "handicap rating, race context), its whole career from racing.com (horse_careers) read strictly "
+    "before the race day — form, performance ratings from lengths beaten adjusted for class and "
+    "trip, past starting prices, and where each stands in today's field — and its jockey's and "
+    "trainer's strike rates from form lines before the day. See docs/features.md.",
 )
 def runner_features(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with failures_by_class(where("runner_features", list(context.partition_keys))):
@@ -278,6 +280,25 @@ RATE_COLUMNS = [
     "jockey_win_rate_365d",
     "trainer_win_rate_365d",
 ]
+# Performance figures of the career (docs/features.md, "Ratings") and where the runner stands in the field.
+RATING_COLUMNS = [
+    "rating_last1",
+    "rating_avg3",
+    "rating_best5",
+    "rating_career",
+    "rating_at_distance",
+    "rating_wet_minus_dry",
+    "rating_rank",
+    "rating_gap_to_top",
+    "rating_vs_field",
+    "octaves_from_best_run",
+    "octaves_from_recent_runs",
+    "market_rating_last1",
+    "market_rating_avg3",
+    "market_rating_career",
+    "market_rating_gap_to_top",
+    "market_rating_vs_field",
+]
 # A horse's own history: null for a first start ...
 FORM_COLUMNS = [
     "career_win_rate",
@@ -297,6 +318,7 @@ FORM_COLUMNS = [
     "distance_place_rate",
     "track_place_rate",
     "going_place_rate",
+    *RATING_COLUMNS,
 ]
 # ... and its counts and flags, 0 or False.
 FORM_COUNTS_AND_FLAGS = ["distance_starts", "track_starts", "going_starts", "first_up", "second_up"]

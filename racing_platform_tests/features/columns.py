@@ -25,6 +25,9 @@ CARD_COLUMNS = [
     "barrier_rel_by_distance",
     "weight_kg",
     "claim_kg",
+    "weight_vs_field",
+    "handicap_rating",
+    "handicap_gap_to_top",
 ]
 CONNECTION_COLUMNS = [
     "jockey_rides_365d",
@@ -51,6 +54,22 @@ NULL_WITHOUT_FORM = [
     "distance_place_rate",
     "track_place_rate",
     "going_place_rate",
+    "rating_last1",
+    "rating_avg3",
+    "rating_best5",
+    "rating_career",
+    "rating_at_distance",
+    "rating_wet_minus_dry",
+    "rating_rank",
+    "rating_gap_to_top",
+    "rating_vs_field",
+    "octaves_from_best_run",
+    "octaves_from_recent_runs",
+    "market_rating_last1",
+    "market_rating_avg3",
+    "market_rating_career",
+    "market_rating_gap_to_top",
+    "market_rating_vs_field",
 ]
 ZERO_WITHOUT_FORM = ["career_starts", "distance_starts", "track_starts", "going_starts"]
 FALSE_WITHOUT_FORM = ["first_up", "second_up"]

@@ -1,7 +1,8 @@
 """Six months of a generated world's history in a real DuckDB file, built once per test session.
 
-The history goes through the functions the assets call (list_meetings, fetch_cell over HTTP from the
-simulator, parse_cell, the form-line and feature SQL and its contract), without a Dagster run per cell:
+The history goes through the functions the assets call (store_meetings, fetch_cell over HTTP from the
+simulator, parse_cell, fetch_careers, the form-line and feature SQL and its contract), without a Dagster
+run per cell:
 a run costs seconds and the history has ~90 cells. The win model of the session is trained by the real
 `win_model` asset. The simulator serves the history without bookmaker prices: rendering odds is most
 of its time per meeting and nothing downstream of history reads them; the race day keeps them.
@@ -23,14 +24,16 @@ import pytest
 
 from racing_platform.cards.fetch import fetch_cell
 from racing_platform.cards.tables import parse_cell
+from racing_platform.careers.fetch import fetch_careers
 from racing_platform.features.assets import features_verdict
 from racing_platform.features.queries import form_lines_of, runner_features_of
 from racing_platform.model.assets import win_model
 from racing_platform.partitions import Cell
+from racing_platform.settings import load_settings
 from racing_platform.simulator.testing import running_simulator
 from racing_platform.simulator.world.generator import generate_world
 from racing_platform.simulator.world.model import ODDS_COLUMNS, World
-from racing_platform.source.assets import list_meetings
+from racing_platform.source.assets import store_meetings
 from racing_platform.source.client import RacingComClient
 from racing_platform.source.config import ClientConfig
 from racing_platform.warehouse.resource import Warehouse
@@ -42,6 +45,7 @@ VENUES = ["flemington", "caulfield", "moonee-valley", "sandown-hillside"]
 FIRST_DAY = date(2024, 8, 1)
 RACE_DAY = date(2025, 1, 29)  # not in the history: the predictions tests price it before the jump
 SIGNAL_CUTOFF = date(2024, 12, 1)  # the session's win_model trains on races before it
+PROVIDER = load_settings().odds_provider  # the market's bookmaker
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,10 @@ def _build(directory: Path) -> History:
             "RACING_COM_RUN_BUDGET": "100000",
         }
         with RacingComClient(ClientConfig.from_env(env)) as client:
-            _list_days(client, warehouse, days)
+            store_meetings(client, warehouse, days)
             cells = _load_cells(client, warehouse, days)
+            careers = fetch_careers(warehouse, client, cells)
+            assert not [key for key, outcome in careers.items() if outcome.blocked]
     _build_form_lines(warehouse, days)
     _build_features(warehouse, cells)
     with pytest.MonkeyPatch.context() as env_patch, dg.instance_for_test() as instance:
@@ -95,12 +101,6 @@ def _build(directory: Path) -> History:
         )
     version = trained.get_asset_materialization_events()[0].materialization.metadata["model_version"]
     return History(world=world, database=Path(warehouse.database), model_version=str(version.value))
-
-
-def _list_days(client: RacingComClient, warehouse: Warehouse, days: list[date]) -> None:
-    for day in days:
-        listed = list_meetings(client, day)
-        warehouse.replace_slices({"meetings": listed}, pd.DataFrame({"meeting_date": [day]}))
 
 
 def _load_cells(client: RacingComClient, warehouse: Warehouse, days: list[date]) -> list[Cell]:

@@ -6,6 +6,7 @@ the exact-value test runs it on hand-built rows whose features can be worked out
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def delete_from_day(warehouse: Warehouse) -> None:
     with warehouse.connect() as conn:
         for table in ("results", "form_lines"):
             conn.execute(f"DELETE FROM {table} WHERE meeting_date >= ?", [DAY])
+        conn.execute("DELETE FROM horse_starts WHERE race_date >= ?", [DAY])
 
 
 def rewrite_from_day(warehouse: Warehouse) -> None:
@@ -73,6 +75,8 @@ def test_results_and_form_lines_on_or_after_the_day_never_reach_its_features(his
     warehouse = history.copy_to(tmp_path / "racing.duckdb")
     before, next_before = features_of(warehouse, DAY), features_of(warehouse, NEXT_DAY)
     assert (before["career_starts"] > 0).sum() > 50  # horses with history: there is something to leak into
+    later_starts = warehouse.query("SELECT count(*) AS n FROM horse_starts WHERE race_date >= ?", [DAY])
+    assert later_starts["n"].iloc[0] > 100  # careers fetched after the day hold its races and later ones
 
     change(warehouse)
 
@@ -144,6 +148,17 @@ FORM = [  # day, venue, distance, class, going, field, horse, weight, jockey, tr
 ]
 
 
+DROPPED_FOR_CAREERS = [
+    "venue_slug",
+    "meet_code",
+    "start_time_utc",
+    "won",
+    "placed",
+    "jockey_code",
+    "trainer_code",
+]
+
+
 def insert(warehouse: Warehouse, table: str, rows: pd.DataFrame) -> None:
     with warehouse.connect() as conn:
         conn.register("rows_frame", rows)
@@ -164,6 +179,7 @@ def hand_built(warehouse) -> pd.DataFrame:
                     "race_number": 1,
                     "distance_m": 1200,
                     "race_class": "BM 70",
+                    "venue_code": "flemington",
                     "track_condition": "Good",
                     "track_rating": 4,
                     "start_time_utc": pd.Timestamp("2026-03-07T04:00:00Z"),
@@ -214,8 +230,19 @@ def hand_built(warehouse) -> pd.DataFrame:
     lines["won"] = lines["finish_position"] == 1
     lines["placed"] = lines["finish_position"] <= 3
     insert(warehouse, "form_lines", lines)
+    # The same starts as the horses' racing.com careers (horse form), at $4.00 each.
+    careers = lines.rename(columns={"meeting_date": "race_date", "field_size": "runners_count"})
+    careers = careers.assign(
+        entry_id=lines["race_code"],
+        venue_code=lines["venue_slug"],
+        scratched=False,
+        starting_price=4.0,
+        fetched_at=pd.Timestamp("2026-03-20T00:00:00Z"),
+    )
+    insert(warehouse, "horse_starts", careers[[c for c in careers.columns if c not in DROPPED_FOR_CAREERS]])
     with warehouse.connect() as conn:
         conn.execute("UPDATE form_lines SET class_rank = class_rank(race_class)")
+        conn.execute("UPDATE horse_starts SET class_rank = class_rank(race_class)")
         return runner_features_of(conn, RACE_DAY, "flemington").set_index("horse_code")
 
 
@@ -240,6 +267,26 @@ def test_a_horse_with_known_history_gets_the_values_worked_out_by_hand(hand_buil
     assert a["trainer_runners_365d"] == 5  # T1: A three times, S twice
     assert a["trainer_win_rate_365d"] == pytest.approx(1 / 5)
     assert a["field_size"] == 3 and a["barrier_rel"] == pytest.approx(1.0)  # the scratching does not count
+
+
+def test_ratings_are_worked_out_from_lengths_class_and_trip_and_placed_in_the_field(hand_built):
+    a, s = hand_built.loc["A"], hand_built.loc["S"]
+    # A's figures, oldest first: BM64 won (3 x 6.4); BM70 4th by 2.5 L over 1400 m (21.0 - 2.5);
+    # BM78 2nd by 0.5 L over 1200 m (23.4 - 0.5 x sqrt(1400 / 1200)). Its runs that day and later: none.
+    figures = [19.2, 21.0 - 2.5, 23.4 - 0.5 * (1400 / 1200) ** 0.5]
+    assert a["rating_last1"] == pytest.approx(figures[-1])
+    assert a["rating_avg3"] == pytest.approx(sum(figures) / 3)
+    assert a["rating_best5"] == pytest.approx(max(figures))
+    assert a["octaves_from_best_run"] == pytest.approx(0.0)  # its best run was over today's 1200 m
+    assert a["market_rating_last1"] == pytest.approx(math.log(12 / 4.0))  # $4.00 in a field of 12
+    # S: BM64 5th by 3 L over 1600 m, BM70 3rd by 1 L over 1200 m.
+    s_figures = [19.2 - 3.0 * (1400 / 1600) ** 0.5, 21.0 - 1.0 * (1400 / 1200) ** 0.5]
+    assert s["rating_avg3"] == pytest.approx(sum(s_figures) / 2)
+    # In the field (B has no rating, X is scratched): A rates above S.
+    assert (a["rating_rank"], s["rating_rank"]) == (1, 2)
+    assert a["rating_gap_to_top"] == 0.0
+    assert s["rating_gap_to_top"] == pytest.approx(sum(s_figures) / 2 - sum(figures) / 3)
+    assert pd.isna(hand_built.loc["B", "rating_rank"]) and pd.isna(hand_built.loc["X", "rating_rank"])
 
 
 def test_a_second_up_runner_and_a_first_starter(hand_built):

@@ -1,9 +1,10 @@
 -- Point-in-time features of every runner on the cards of the cells ($days[i], $venues[i]), any days.
--- A cell's history is form_lines dated strictly before its day (any venue): nothing from its races or
--- from later ones can reach a feature. Card columns are pre-race facts (barrier, weight, jockey).
--- Cost: one pass over form_lines for the cards' horses, and one each for jockeys and trainers over
--- the days from a year before the first cell to the last, whatever the number of cells and days (a
--- venue's season in a backfill run is one query, issue 9).
+-- A horse's form comes from its whole career as racing.com serves it (horse_starts, any venue or state),
+-- read strictly before the race's date; jockeys' and trainers' rates from form_lines dated strictly
+-- before it. Nothing from the race or later ones can reach a feature. Card columns are pre-race facts
+-- (barrier, weight, jockey, handicap rating); racing.com's horse{...} aggregates are never read.
+-- Cost: one pass over the cards' horses' careers, and one each for jockeys and trainers over the days
+-- from a year before the first cell to the last, whatever the number of cells and days.
 WITH cells AS (
     SELECT unnest($days::DATE[]) AS meeting_date, unnest($venues::VARCHAR[]) AS venue_slug
 ),
@@ -11,30 +12,38 @@ card AS (
     SELECT
         ru.meeting_date, ru.venue_slug, ru.meet_code, ru.race_code, ru.race_number,
         ru.horse_code, ru.horse_name, ru.saddlecloth, ru.barrier, ru.weight_kg,
-        coalesce(ru.claim_kg, 0.0) AS claim_kg, ru.jockey_code, ru.trainer_code, ru.scratched,
-        ra.distance_m, ra.race_class, ra.track_condition, ra.track_rating, ra.start_time_utc,
+        coalesce(ru.claim_kg, 0.0) AS claim_kg, ru.handicap_rating, ru.jockey_code, ru.trainer_code,
+        ru.scratched,
+        ra.venue_code, ra.distance_m, ra.race_class, ra.track_condition, ra.track_rating, ra.start_time_utc,
         class_rank(ra.race_class) AS class_rank,
         count(*) FILTER (WHERE NOT ru.scratched) OVER (PARTITION BY ru.race_code) AS field_size
     FROM runners ru
     JOIN races ra USING (race_code)
     SEMI JOIN cells ce ON ru.meeting_date = ce.meeting_date AND ru.venue_slug = ce.venue_slug
 ),
--- Each runner's earlier runs, newest first, with how each one compares to today's race.
+-- Each runner's earlier official starts, newest first, with how each compares to today's race.
 history AS (
     SELECT
-        c.race_code, c.horse_code, fl.meeting_date, fl.won, fl.placed, fl.margin_lengths,
-        fl.class_rank, fl.weight_kg,
-        fl.finish_position::DOUBLE / fl.field_size AS norm_finish,
-        abs(fl.distance_m - c.distance_m) <= 200 AS at_distance,
-        fl.venue_slug = c.venue_slug AS at_track,
-        fl.track_condition = c.track_condition AS on_going,
+        c.race_code, c.horse_code, h.race_date, h.finish_position = 1 AS won,
+        h.finish_position <= 3 AS placed, h.margin_lengths, h.class_rank, h.weight_kg,
+        h.finish_position::DOUBLE / nullif(h.runners_count, 0) AS norm_finish,
+        performance_figure(h.class_rank, h.finish_position, h.margin_lengths, h.distance_m)
+            AS figure,
+        ln(h.runners_count / nullif(h.starting_price, 0)) AS market_figure,
+        abs(h.distance_m - c.distance_m) <= 200 AS at_distance,
+        log2(c.distance_m / h.distance_m) AS octaves_from_here,
+        h.track_rating >= 5 AS on_rain_affected,
+        h.venue_code = c.venue_code AS at_track,
+        h.track_condition = c.track_condition AS on_going,
         row_number() OVER newest_first AS runs_back,
-        lead(fl.meeting_date) OVER newest_first AS prior_run_date
+        lead(h.race_date) OVER newest_first AS prior_run_date
     FROM (
-        SELECT DISTINCT meeting_date, race_code, horse_code, distance_m, venue_slug, track_condition FROM card
+        SELECT DISTINCT meeting_date, race_code, horse_code, distance_m, track_condition, venue_code FROM card
     ) c
-    JOIN form_lines fl ON fl.horse_code = c.horse_code AND fl.meeting_date < c.meeting_date
-    WINDOW newest_first AS (PARTITION BY c.race_code, c.horse_code ORDER BY fl.start_time_utc DESC)
+    JOIN horse_starts h ON h.horse_code = c.horse_code AND h.race_date < c.meeting_date
+    WHERE NOT h.scratched AND h.finish_position IS NOT NULL
+      AND NOT coalesce(h.is_trial, false) AND NOT coalesce(h.is_jumpout, false)
+    WINDOW newest_first AS (PARTITION BY c.race_code, c.horse_code ORDER BY h.race_date DESC, h.entry_id DESC)
 ),
 form AS (
     SELECT
@@ -51,7 +60,19 @@ form AS (
         max(CASE WHEN runs_back = 1 THEN margin_lengths END) AS margin_last1,
         max(CASE WHEN runs_back = 2 THEN margin_lengths END) AS margin_last2,
         max(CASE WHEN runs_back = 3 THEN margin_lengths END) AS margin_last3,
-        max(CASE WHEN runs_back = 1 THEN meeting_date END) AS last_run_date,
+        max(CASE WHEN runs_back = 1 THEN figure END) AS rating_last1,
+        avg(CASE WHEN runs_back <= 3 THEN figure END) AS rating_avg3,
+        max(CASE WHEN runs_back <= 5 THEN figure END) AS rating_best5,
+        avg(figure) AS rating_career,
+        avg(CASE WHEN at_distance THEN figure END) AS rating_at_distance,
+        avg(CASE WHEN on_rain_affected THEN figure END) - avg(CASE WHEN NOT on_rain_affected THEN figure END)
+            AS rating_wet_minus_dry,
+        arg_max(octaves_from_here, figure) AS octaves_from_best_run,
+        avg(CASE WHEN runs_back <= 5 THEN octaves_from_here END) AS octaves_from_recent_runs,
+        avg(market_figure) AS market_rating_career,
+        max(CASE WHEN runs_back = 1 THEN market_figure END) AS market_rating_last1,
+        avg(CASE WHEN runs_back <= 3 THEN market_figure END) AS market_rating_avg3,
+        max(CASE WHEN runs_back = 1 THEN race_date END) AS last_run_date,
         max(CASE WHEN runs_back = 1 THEN prior_run_date END) AS prior_run_date,
         max(CASE WHEN runs_back = 1 THEN class_rank END) AS last_class_rank,
         max(CASE WHEN runs_back = 1 THEN weight_kg END) AS last_weight_kg,
@@ -109,39 +130,64 @@ trainer AS (
     JOIN trainer_spans s
         ON s.trainer_code = c.trainer_code AND s.span_start >= c.meeting_date - 365 AND s.span_start < c.meeting_date
     GROUP BY ALL
+),
+runner AS (
+    SELECT
+        c.*, f.*,
+        j.jockey_rides_365d, j.jockey_win_rate_365d, t.trainer_runners_365d, t.trainer_win_rate_365d,
+        -- the field a runner meets: the race's runners still in it
+        CASE WHEN NOT c.scratched THEN f.rating_avg3 END AS field_rating,
+        CASE WHEN NOT c.scratched THEN f.market_rating_avg3 END AS field_market_rating,
+        CASE WHEN NOT c.scratched THEN c.handicap_rating END AS field_handicap,
+        CASE WHEN NOT c.scratched THEN c.weight_kg END AS field_weight
+    FROM card c
+    LEFT JOIN form f USING (race_code, horse_code)
+    LEFT JOIN jockey j USING (jockey_code, meeting_date)
+    LEFT JOIN trainer t USING (trainer_code, meeting_date)
 )
 SELECT
-    c.meeting_date, c.venue_slug, c.meet_code, c.race_code, c.race_number,
-    c.horse_code, c.horse_name, c.saddlecloth, c.scratched,
+    meeting_date, venue_slug, meet_code, race_code, race_number,
+    horse_code, horse_name, saddlecloth, scratched,
     -- race context
-    c.distance_m, c.class_rank, c.track_condition, c.track_rating, c.field_size,
-    c.jockey_code, c.trainer_code,
+    distance_m, class_rank, track_condition, track_rating, field_size,
+    jockey_code, trainer_code,
     -- the card
-    c.barrier,
-    c.barrier::DOUBLE / nullif(c.field_size, 0) AS barrier_rel,
-    (c.barrier::DOUBLE / nullif(c.field_size, 0)) * (1400.0 / nullif(c.distance_m, 0)) AS barrier_rel_by_distance,
-    c.weight_kg, c.claim_kg,
-    c.weight_kg - f.last_weight_kg AS weight_change_kg,
-    -- form
-    coalesce(f.career_starts, 0) AS career_starts,
-    f.career_win_rate, f.career_place_rate, f.recent_win_rate, f.recent_place_rate,
-    f.avg_norm_finish_last5, f.norm_finish_last1, f.norm_finish_last2, f.norm_finish_last3,
-    f.margin_last1, f.margin_last2, f.margin_last3,
-    date_diff('day', f.last_run_date, c.meeting_date) AS days_since_last_run,
-    coalesce(date_diff('day', f.last_run_date, c.meeting_date) >= 60, false) AS first_up,
-    coalesce(date_diff('day', f.last_run_date, c.meeting_date) < 60
-             AND date_diff('day', f.prior_run_date, f.last_run_date) >= 60, false) AS second_up,
-    c.class_rank - f.last_class_rank AS class_change,
+    barrier,
+    barrier::DOUBLE / nullif(field_size, 0) AS barrier_rel,
+    (barrier::DOUBLE / nullif(field_size, 0)) * (1400.0 / nullif(distance_m, 0)) AS barrier_rel_by_distance,
+    weight_kg, claim_kg,
+    weight_kg - last_weight_kg AS weight_change_kg,
+    weight_kg - avg(field_weight) OVER race AS weight_vs_field,
+    handicap_rating,
+    handicap_rating - max(field_handicap) OVER race AS handicap_gap_to_top,
+    -- form over the whole career
+    coalesce(career_starts, 0) AS career_starts,
+    career_win_rate, career_place_rate, recent_win_rate, recent_place_rate,
+    avg_norm_finish_last5, norm_finish_last1, norm_finish_last2, norm_finish_last3,
+    margin_last1, margin_last2, margin_last3,
+    date_diff('day', last_run_date, meeting_date) AS days_since_last_run,
+    coalesce(date_diff('day', last_run_date, meeting_date) >= 60, false) AS first_up,
+    coalesce(date_diff('day', last_run_date, meeting_date) < 60
+             AND date_diff('day', prior_run_date, last_run_date) >= 60, false) AS second_up,
+    class_rank - last_class_rank AS class_change,
+    -- ratings: each start's performance figure, and where the runner stands in today's field
+    rating_last1, rating_avg3, rating_best5, rating_career, rating_at_distance, rating_wet_minus_dry,
+    octaves_from_best_run, octaves_from_recent_runs,
+    CASE WHEN NOT scratched AND rating_avg3 IS NOT NULL
+         THEN rank() OVER (PARTITION BY race_code ORDER BY field_rating DESC NULLS LAST) END AS rating_rank,
+    rating_avg3 - max(field_rating) OVER race AS rating_gap_to_top,
+    rating_avg3 - avg(field_rating) OVER race AS rating_vs_field,
+    market_rating_last1, market_rating_avg3, market_rating_career,
+    market_rating_avg3 - max(field_market_rating) OVER race AS market_rating_gap_to_top,
+    market_rating_avg3 - avg(field_market_rating) OVER race AS market_rating_vs_field,
     -- suitability
-    coalesce(f.distance_starts, 0) AS distance_starts, f.distance_place_rate,
-    coalesce(f.track_starts, 0) AS track_starts, f.track_place_rate,
-    coalesce(f.going_starts, 0) AS going_starts, f.going_place_rate,
+    coalesce(distance_starts, 0) AS distance_starts, distance_place_rate,
+    coalesce(track_starts, 0) AS track_starts, track_place_rate,
+    coalesce(going_starts, 0) AS going_starts, going_place_rate,
     -- connections
-    coalesce(j.jockey_rides_365d, 0) AS jockey_rides_365d, j.jockey_win_rate_365d,
-    coalesce(t.trainer_runners_365d, 0) AS trainer_runners_365d, t.trainer_win_rate_365d
-FROM card c
-LEFT JOIN form f USING (race_code, horse_code)
-LEFT JOIN jockey j USING (jockey_code, meeting_date)
-LEFT JOIN trainer t USING (trainer_code, meeting_date)
+    coalesce(jockey_rides_365d, 0) AS jockey_rides_365d, jockey_win_rate_365d,
+    coalesce(trainer_runners_365d, 0) AS trainer_runners_365d, trainer_win_rate_365d
+FROM runner
+WINDOW race AS (PARTITION BY race_code)
 -- race_code settles the order of a cell with two meetings (a venue racing twice in a day)
-ORDER BY c.meeting_date, c.venue_slug, c.race_number, c.saddlecloth, c.race_code
+ORDER BY meeting_date, venue_slug, race_number, saddlecloth, race_code

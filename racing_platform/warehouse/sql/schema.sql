@@ -13,6 +13,16 @@ CREATE OR REPLACE MACRO class_rank(race_class) AS CASE
     WHEN race_class ILIKE 'Group 1%' THEN 13.0
 END;
 
+-- A start's performance figure, in lengths at 1400 m (features/sql/runner_features.sql, docs/features.md):
+-- the race's class in lengths (3 a class_rank step: a lower out-of-time log loss than 1) minus the
+-- lengths beaten (a winner gains its margin to second), a length over a longer trip weighing less (by
+-- the square root of the distance: margins grow with the trip). Capped so a tailed-off run does not
+-- swamp a career.
+CREATE OR REPLACE MACRO performance_figure(class_rank, finish_position, margin_lengths, distance_m) AS
+    3.0 * class_rank
+    - CASE WHEN finish_position = 1 THEN -least(coalesce(margin_lengths, 0), 6.0)
+           ELSE least(coalesce(margin_lengths, 0), 20.0) END * sqrt(1400.0 / greatest(distance_m, 800));
+
 CREATE TABLE IF NOT EXISTS meeting_listings (
     meeting_date DATE NOT NULL,
     listed INTEGER NOT NULL,
@@ -274,8 +284,47 @@ CREATE TABLE IF NOT EXISTS runner_features (
     jockey_rides_365d BIGINT,
     jockey_win_rate_365d DOUBLE,
     trainer_runners_365d BIGINT,
-    trainer_win_rate_365d DOUBLE
+    trainer_win_rate_365d DOUBLE,
+    weight_vs_field DOUBLE,
+    handicap_rating INTEGER,
+    handicap_gap_to_top DOUBLE,
+    rating_last1 DOUBLE,
+    rating_avg3 DOUBLE,
+    rating_best5 DOUBLE,
+    rating_career DOUBLE,
+    rating_rank BIGINT,
+    rating_gap_to_top DOUBLE,
+    rating_vs_field DOUBLE,
+    market_rating_last1 DOUBLE,
+    market_rating_avg3 DOUBLE,
+    market_rating_gap_to_top DOUBLE,
+    market_rating_vs_field DOUBLE,
+    rating_at_distance DOUBLE,
+    rating_wet_minus_dry DOUBLE,
+    octaves_from_best_run DOUBLE,
+    octaves_from_recent_runs DOUBLE,
+    market_rating_career DOUBLE
 );
+-- A database made before careers (issue 10) gains the new feature columns.
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS weight_vs_field DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS handicap_rating INTEGER;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS handicap_gap_to_top DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_last1 DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_avg3 DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_best5 DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_career DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_rank BIGINT;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_gap_to_top DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_vs_field DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS market_rating_last1 DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS market_rating_avg3 DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS market_rating_gap_to_top DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS market_rating_vs_field DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_at_distance DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS rating_wet_minus_dry DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS octaves_from_best_run DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS octaves_from_recent_runs DOUBLE;
+ALTER TABLE runner_features ADD COLUMN IF NOT EXISTS market_rating_career DOUBLE;
 
 -- Win model versions (model/registry.py): the CatBoost file at `path` is named by its content hash.
 CREATE TABLE IF NOT EXISTS model_versions (
@@ -309,6 +358,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     horse_name VARCHAR,
     saddlecloth INTEGER NOT NULL,
     barrier INTEGER,
+    stage1_probability DOUBLE,
     win_probability DOUBLE NOT NULL,
     rank INTEGER NOT NULL,
     fair_odds DOUBLE NOT NULL,
@@ -317,4 +367,71 @@ CREATE TABLE IF NOT EXISTS predictions (
     model_version VARCHAR NOT NULL,
     card_hash VARCHAR NOT NULL,
     predicted_at TIMESTAMPTZ NOT NULL
+);
+-- A database made before the blend (issue 10) gains its column.
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS stage1_probability DOUBLE;
+
+-- Horses' careers as racing.com serves them (GetRaceEntryItemByHorsePaged, newest first): one row per
+-- start, any venue or state, fetched for the horses on tracked cards (careers/). Race-time facts only;
+-- features read the starts dated strictly before a race.
+CREATE TABLE IF NOT EXISTS horse_starts (
+    horse_code VARCHAR NOT NULL,
+    entry_id VARCHAR NOT NULL,
+    race_code VARCHAR,
+    race_date DATE NOT NULL,
+    venue_code VARCHAR,
+    venue_name VARCHAR,
+    race_number INTEGER,
+    distance_m INTEGER,
+    race_class VARCHAR,
+    class_rank DOUBLE,
+    track_condition VARCHAR,
+    track_rating INTEGER,
+    runners_count INTEGER,
+    is_trial BOOLEAN,
+    is_jumpout BOOLEAN,
+    scratched BOOLEAN NOT NULL,
+    finish_position INTEGER,
+    margin_lengths DOUBLE,
+    starting_price DOUBLE,
+    weight_kg DOUBLE,
+    barrier INTEGER,
+    jockey_name VARCHAR,
+    trainer_name VARCHAR,
+    handicap_rating INTEGER,
+    fetched_at TIMESTAMPTZ NOT NULL
+);
+
+-- When each horse's career was last fetched and how far it reached: a card dated after fetched_at
+-- needs the starts since (incremental: paging stops at the first start already stored).
+CREATE TABLE IF NOT EXISTS horse_career_fetches (
+    horse_code VARCHAR NOT NULL,
+    fetched_at TIMESTAMPTZ NOT NULL,
+    starts INTEGER NOT NULL,
+    pages INTEGER NOT NULL
+);
+
+-- The simulator's kept-aside truth (its /_sim/truth channel): true win probabilities of each race's final
+-- field. Read by evaluation only, never by features or training; empty against the real API.
+CREATE TABLE IF NOT EXISTS simulator_truth (
+    meeting_date DATE NOT NULL,
+    venue_slug VARCHAR NOT NULL,
+    race_code VARCHAR NOT NULL,
+    horse_code VARCHAR NOT NULL,
+    saddlecloth INTEGER,
+    true_win_prob DOUBLE NOT NULL
+);
+
+-- Evaluation per racing day and source (evaluation/assets.py; docs/evaluation.md). Replaced per meeting_date.
+CREATE TABLE IF NOT EXISTS evaluation_daily (
+    meeting_date DATE NOT NULL,
+    source VARCHAR NOT NULL,
+    log_loss DOUBLE,
+    brier DOUBLE,
+    mcfadden_r2 DOUBLE,
+    top_pick_strike_rate DOUBLE,
+    roi DOUBLE,
+    bets BIGINT NOT NULL,
+    races BIGINT NOT NULL,
+    evaluated_at TIMESTAMPTZ NOT NULL
 );
