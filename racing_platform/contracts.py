@@ -284,3 +284,7 @@ class HorseStartsSchema(_Contract):
     @pa.dataframe_check(error="a scratched start has no placing and no barrier")
     def scratchings_did_not_run(cls, df: pd.DataFrame) -> Series[bool]:
         return ~df["scratched"].fillna(False) | (df["finish_position"].isna() & df["barrier"].isna())
+
+
+# Every table contract, for docs/data_contracts.md: the cell parsers' tables and the careers'.
+DOCUMENTED: dict[str, type[_Contract]] = {**SCHEMAS, "horse_starts": HorseStartsSchema}

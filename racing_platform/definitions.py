@@ -7,6 +7,8 @@ import warnings
 import dagster as dg
 
 from racing_platform.cards.assets import race_cards_and_results, raw_race_cards
+from racing_platform.careers.assets import horse_careers
+from racing_platform.evaluation.assets import daily_evaluation, evaluation_summary, simulator_truth
 from racing_platform.features.assets import form_book, form_lines, runner_features
 from racing_platform.lib import pool_wait
 from racing_platform.lib.crashed_runs import dead_runs
@@ -29,11 +31,15 @@ ASSETS = [
     meetings,
     raw_race_cards,
     race_cards_and_results,
+    horse_careers,
     form_lines,
     form_book,
     runner_features,
     win_model,
     predictions,
+    simulator_truth,
+    daily_evaluation,
+    evaluation_summary,
 ]
 
 # Steps run in the run's own process: the DuckDB writer is one process anyway (pool `duckdb`), and a

@@ -25,7 +25,7 @@ from racing_platform.settings import Scope, load_settings
 from racing_platform.warehouse.resource import Warehouse
 
 CARD_ASSETS = ["raw_race_cards", "race_cards", "race_results"]
-HISTORY_ASSETS = [*CARD_ASSETS, "form_lines", "form_book", "runner_features"]
+HISTORY_ASSETS = [*CARD_ASSETS, "horse_careers", "form_lines", "form_book", "runner_features"]
 PROGRESS_EVERY_S = 10.0
 
 
@@ -104,9 +104,14 @@ def run_demo(
         )
         model_meta = _latest_metadata(instance, "win_model")
         say(
-            f"  version {model_meta['model_version'].value}: {model_meta['training_races'].value} races; "
-            f"holdout log loss {_value(model_meta, 'holdout_log_loss')} "
-            f"vs uniform {_value(model_meta, 'holdout_uniform_log_loss')}"
+            f"  version {model_meta['model_version'].value}: stage 1 on {model_meta['training_races'].value} "
+            f"races, blend = {_value(model_meta, 'blend_weight_stage1')} x ln p1 + "
+            f"{_value(model_meta, 'blend_weight_market')} x ln p_market; log loss over the "
+            f"{_value(model_meta, 'blend_window_races')} races after stage 1's data: uniform "
+            f"{_value(model_meta, 'blend_window_uniform_log_loss')}, stage 1 "
+            f"{_value(model_meta, 'blend_window_stage1_log_loss')}, market "
+            f"{_value(model_meta, 'blend_window_market_log_loss')}, blend "
+            f"{_value(model_meta, 'blend_window_blend_log_loss')} (the blend's weights are fitted there)"
         )
         step("[4/4] predictions for today", ["predictions"], cells=todays)
         card = next_race_card(warehouse, today, sim.control.now())
@@ -137,6 +142,8 @@ def next_race_card(warehouse: Warehouse, today: date, now: datetime) -> pd.DataF
 
 
 def format_card(card: pd.DataFrame, provider: str) -> str:
+    """The next race as a punter reads it: the fundamental model (stage 1), the market and their blend
+    (the platform's price) side by side, with the blend's fair odds."""
     if card.empty:
         return "No priced race today in the demo's scope."
     head = card.iloc[0]
@@ -144,16 +151,16 @@ def format_card(card: pd.DataFrame, provider: str) -> str:
     lines = [
         f"{head['venue']} R{head['race_number']} — {head['race_name']} — {head['distance_m']} m "
         f"{head['race_class']} — jumps {local:%H:%M} Sydney time (model {head['model_version']})",
-        f"{'No':>3} {'Horse':<22} {'Bar':>3} {'Jockey':<16} {'Kg':>5} {'Win %':>6} {'Fair $':>7} "
-        f"{provider + ' $':>7} {'Mkt %':>6}",
+        f"{'No':>3} {'Horse':<22} {'Bar':>3} {'Jockey':<16} {'Kg':>5} {'Model %':>7} {'Mkt %':>6} "
+        f"{'Blend %':>7} {'Fair $':>7} {provider + ' $':>7}",
     ]
     for r in card.itertuples(index=False):
         market = f"{r.market_price:7.2f}" if pd.notna(r.market_price) else f"{'-':>7}"
         mprob = f"{100 * r.market_probability:6.1f}" if pd.notna(r.market_probability) else f"{'-':>6}"
         lines.append(
             f"{r.saddlecloth:>3} {str(r.horse_name)[:22]:<22} {_int(r.barrier):>3} "
-            f"{str(r.jockey_name)[:16]:<16} {r.weight_kg:5.1f} {100 * r.win_probability:6.1f} "
-            f"{r.fair_odds:7.2f} {market} {mprob}"
+            f"{str(r.jockey_name)[:16]:<16} {r.weight_kg:5.1f} {100 * r.stage1_probability:7.1f} {mprob} "
+            f"{100 * r.win_probability:7.1f} {r.fair_odds:7.2f} {market}"
         )
     return "\n".join(lines)
 

@@ -13,8 +13,16 @@ from racing_platform.settings import load_settings
 GRAPH = defs.resolve_asset_graph()
 # Every asset key and the definition computing it (race_cards and race_results share one multi-asset).
 ASSETS = {key.to_user_string(): a for a in GRAPH.assets_defs for key in a.keys}
-CELL_ASSETS = {"raw_race_cards", "race_cards", "race_results", "runner_features", "predictions"}
-DAILY_ASSETS = {"meetings", "form_lines", "form_book"}
+CELL_ASSETS = {
+    "raw_race_cards",
+    "race_cards",
+    "race_results",
+    "horse_careers",
+    "runner_features",
+    "predictions",
+    "simulator_truth",
+}
+DAILY_ASSETS = {"meetings", "form_lines", "form_book", "daily_evaluation"}
 
 
 def spec_of(name: str) -> dg.AssetSpec:
@@ -24,7 +32,7 @@ def spec_of(name: str) -> dg.AssetSpec:
 
 def test_the_definitions_load_with_every_asset_of_the_chain():
     dg.Definitions.validate_loadable(defs)
-    assert set(ASSETS) == CELL_ASSETS | DAILY_ASSETS | {"win_model"}
+    assert set(ASSETS) == CELL_ASSETS | DAILY_ASSETS | {"win_model", "evaluation_summary"}
     assert defs.resolve_implicit_global_asset_job_def() is not None
 
 
@@ -59,7 +67,8 @@ def test_network_steps_retry_with_backoff_and_jitter(name):
 
 
 def test_the_network_assets_are_the_fetching_ones():
-    assert {n for n in ASSETS if "graphql" in spec_of(n).kinds} == {"meetings", "raw_race_cards"}
+    fetching = {n for n in ASSETS if "graphql" in spec_of(n).kinds}
+    assert fetching == {"meetings", "raw_race_cards", "horse_careers"}
 
 
 @pytest.mark.parametrize("name", sorted(CELL_ASSETS))
@@ -96,7 +105,10 @@ def test_contract_checks_block_their_downstream():
     contracts = {
         c.key: c for a in ASSETS.values() for c in a.check_specs if c.name.endswith("_contract")
     }.values()
-    assert {c.asset_key.to_user_string() for c in contracts} == CELL_ASSETS - {"raw_race_cards"} | {
+    assert {c.asset_key.to_user_string() for c in contracts} == CELL_ASSETS - {
+        "raw_race_cards",
+        "simulator_truth",
+    } | {
         "meetings",
         "form_lines",
         "form_book",

@@ -20,8 +20,17 @@ from racing_platform.demo import CARD_ASSETS, run_demo
 from racing_platform.warehouse.resource import Warehouse
 
 TODAY = date(2025, 3, 1)  # a Saturday: VIC and NSW metro meetings
-HISTORY_DAYS = 2
-CHAIN = ["meetings", *CARD_ASSETS, "form_lines", "form_book", "runner_features", "win_model", "predictions"]
+HISTORY_DAYS = 4  # the model's two stages need ~20 races each before today
+CHAIN = [
+    "meetings",
+    *CARD_ASSETS,
+    "horse_careers",
+    "form_lines",
+    "form_book",
+    "runner_features",
+    "win_model",
+    "predictions",
+]
 
 
 def test_the_demo_prices_today_and_leaves_its_runs_in_the_instance(tmp_path, monkeypatch):

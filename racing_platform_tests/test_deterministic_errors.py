@@ -45,7 +45,7 @@ CASES = [
         CELL,
         id="runner_features",
     ),
-    pytest.param(win_model, "racing_platform.model.assets.training_rows", [], None, id="win_model"),
+    pytest.param(win_model, "racing_platform.model.walk_forward.training_rows", [], None, id="win_model"),
     pytest.param(predictions, "racing_platform.predictions.assets.price_cells", [], CELL, id="predictions"),
 ]
 

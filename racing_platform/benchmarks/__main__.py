@@ -37,7 +37,7 @@ SIZES = {
     "month": Size(7, 3, 30, date(2026, 3, 7), 1_000_000, True),
     "season": Size(7, 3, 365, date(2026, 7, 31), 1_000_000, True),
 }
-BENCHMARKS = ("source", "features", "world", "backfill", "drills")
+BENCHMARKS = ("source", "features", "world", "backfill", "drills", "model")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,6 +83,12 @@ def main(argv: list[str] | None = None) -> None:
             from racing_platform.benchmarks import world
 
             world.run(full_calendar=size.full_calendar, seed=args.seed)
+        elif name == "model":
+            from racing_platform.benchmarks import model
+
+            figures.update(
+                model.run(seed=args.seed, scope=_scope(args.states, args.tiers), today=date.today())
+            )
         elif name == "drills":
             from racing_platform.benchmarks import drills
 

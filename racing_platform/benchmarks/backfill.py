@@ -28,9 +28,10 @@ import dagster as dg
 
 from racing_platform.benchmarks.timing import ratio, reload_code_location, scratch_env, stopwatch, table
 from racing_platform.cards.assets import build_cards_and_results, fetch_raw_cards
-from racing_platform.demo import CARD_ASSETS, HISTORY_ASSETS
+from racing_platform.careers.fetch import fetch_careers
+from racing_platform.demo import HISTORY_ASSETS
 from racing_platform.features.assets import build_form_lines, build_runner_features, judge_form_book
-from racing_platform.lib.backfill import backfill, plan_cells, scoped_cells
+from racing_platform.lib.backfill import CELL_ASSETS, backfill, plan_cells, scoped_cells
 from racing_platform.lib.cell_runs import Outcome
 from racing_platform.lib.dagster_home import ensure_dagster_home
 from racing_platform.model.assets import WinModelConfig, train_win_model
@@ -226,11 +227,12 @@ def direct_path(
 
             timed("meetings", meetings)
             cells = scoped_cells(warehouse, window.scope, window.first, window.last)
-            # The history backfill's plan: one set of ranges for its four cell assets.
-            ranges = plan_cells(instance, cells, len(CARD_ASSETS) + 1)
+            # The history backfill's plan: one set of ranges for its cell assets.
+            ranges = plan_cells(instance, cells, sum(a in CELL_ASSETS for a in HISTORY_ASSETS))
             for run in ranges:
                 timed("history", lambda run=run: fetch_raw_cards(client, warehouse, run.cells))
                 timed("history", lambda run=run: build_cards_and_results(warehouse, run.cells))
+                timed("history", lambda run=run: fetch_careers(warehouse, client, run.cells))
             timed("history", lambda: build_form_lines(warehouse, days))
             timed("history", lambda: judge_form_book(warehouse, days))
             for run in ranges:

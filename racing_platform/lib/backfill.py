@@ -79,7 +79,15 @@ iteration_log.setLevel(logging.WARNING)
 
 WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
 # Assets partitioned by (date, venue) cell (racing_platform/partitions.py).
-CELL_ASSETS = ("raw_race_cards", "race_cards", "race_results", "runner_features", "predictions")
+CELL_ASSETS = (
+    "raw_race_cards",
+    "race_cards",
+    "race_results",
+    "horse_careers",
+    "runner_features",
+    "predictions",
+    "simulator_truth",
+)
 # Set in the process that creates a backfill's runs (the driver; the daemon's environment for backfills
 # launched from the UI): a range run reports one "materialization planned" event per asset with the
 # partition subset instead of one per partition (events are written one by one on SQLite). The cost:

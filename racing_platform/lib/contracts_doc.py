@@ -29,8 +29,13 @@ CROSS_TABLE_RULES = [
     ("runner_features", "one row per runner on the card; rates in [0, 1]; a first starter has no form"),
     (
         "predictions",
-        "win probabilities in [0, 1] and summing to 1 per race and snapshot; every non-scratched "
-        "runner priced, scratched runners not",
+        "stage-1 and blended win probabilities in [0, 1] and summing to 1 per race and snapshot over the "
+        "final field; every non-scratched runner priced, scratched runners not",
+    ),
+    (
+        "daily_evaluation, evaluation_summary",
+        "no race dated before its model version's cutoff (a race the version trained on) is scored; "
+        "every source's probabilities sum to 1 per race",
     ),
 ]
 
@@ -51,7 +56,7 @@ def render() -> str:
         "a blocking asset check naming the rows and rules, and nothing is written (stored data is kept).",
         "",
     ]
-    for table, model in contracts.SCHEMAS.items():
+    for table, model in contracts.DOCUMENTED.items():
         schema = model.to_schema()
         lines += [f"## `{table}` — `{model.__name__}`", ""]
         if model.__doc__:

@@ -1,34 +1,26 @@
-"""`win_model`: a CatBoost win model trained on everything resulted before a cutoff."""
+"""`win_model`: walk-forward model versions, each stage 1 (CatBoost) + the Benter blend before a cutoff."""
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pandas as pd
 
 from racing_platform.lib.failures import failures_by_class, step_location
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
-from racing_platform.model.registry import save_version
-from racing_platform.model.training import (
-    DEFAULT_PARAMS,
-    fit,
-    fit_until_holdout_stops_improving,
-    log_loss,
-    training_rows,
-    uniform_log_loss,
-    win_probabilities,
-)
+from racing_platform.model.registry import ModelVersion, list_versions
+from racing_platform.model.walk_forward import NotEnoughHistory, cutoffs_every, train_walk_forward
 from racing_platform.settings import load_settings
 from racing_platform.warehouse.resource import Warehouse
-
-# The last days before the cutoff are held out to report honest (out-of-time) metrics.
-HOLDOUT_DAYS = 14
-MIN_TRAINING_RACES = 30
 
 
 class WinModelConfig(dg.Config):
     cutoff: str | None = None
     """Train on races dated strictly before this YYYY-MM-DD date (default: today, platform time zone)."""
+    walk_forward_from: str | None = None
+    """Also train a version at every `every_days` from this date up to the cutoff (walk-forward)."""
+    every_days: int = 7
 
 
 def _today() -> date:
@@ -42,9 +34,10 @@ def _today() -> date:
     pool=DUCKDB_POOL,
     retry_policy=WAREHOUSE_RETRY,
     deps=["runner_features", "race_results"],
-    description="CatBoost win model (jockey, trainer, venue and going as native categoricals) trained on "
-    "runner features and results strictly before a cutoff. Each version is stored with its cutoff, "
-    "parameters, training rows, out-of-time metrics and a content hash (table model_versions).",
+    description="Walk-forward win model versions. Each is stage 1 — CatBoost with a per-race softmax "
+    "(QuerySoftMax) over runner features — and stage 2 — a conditional logit over ln p(stage 1) and "
+    "ln p(market) (Benter) — trained only on races strictly before its cutoff. Stored in model_versions "
+    "(content hash, cutoff, params, blend weights, rows, metrics); the metadata lists every version.",
 )
 def win_model(
     context: dg.AssetExecutionContext, config: WinModelConfig, warehouse: Warehouse
@@ -56,47 +49,54 @@ def win_model(
 def train_win_model(
     warehouse: Warehouse, config: WinModelConfig, log: logging.Logger
 ) -> dg.MaterializeResult:
-    """Train on everything resulted before the cutoff, store the version, report its metrics."""
+    """Train the configured cutoffs (those already trained are kept) and report the newest version."""
     cutoff = date.fromisoformat(config.cutoff) if config.cutoff else _today()
-    with warehouse.connect() as conn:
-        rows = training_rows(conn, cutoff)
-    races = rows["race_code"].nunique() if len(rows) else 0
-    if races < MIN_TRAINING_RACES:
-        raise dg.Failure(
-            f"only {races} resulted races with features before {cutoff}; need {MIN_TRAINING_RACES}. "
-            "Backfill race cards, results and runner features first.",
-            allow_retries=False,
-        )
-    split = cutoff - timedelta(days=HOLDOUT_DAYS)
-    train, holdout = rows[rows["meeting_date"].dt.date < split], rows[rows["meeting_date"].dt.date >= split]
-    metrics = {"holdout_from": split.isoformat(), "holdout_races": int(holdout["race_code"].nunique())}
-    params = DEFAULT_PARAMS
-    if train["race_code"].nunique() >= MIN_TRAINING_RACES and len(holdout):
-        # The holdout also picks the number of trees, so its log loss is slightly optimistic.
-        probe = fit_until_holdout_stops_improving(train, holdout)
-        params = {**DEFAULT_PARAMS, "iterations": probe.get_best_iteration() + 1}
-        metrics["holdout_log_loss"] = round(log_loss(holdout, win_probabilities(probe, holdout)), 4)
-        metrics["holdout_uniform_log_loss"] = round(uniform_log_loss(holdout), 4)
-    model = fit(rows, params)
-    version = save_version(
-        warehouse,
-        model,
-        cutoff=cutoff,
-        params=params,
-        training_rows=len(rows),
-        training_races=int(races),
-        metrics=metrics,
-    )
-    importance = model.get_feature_importance(prettified=True).head(10)
-    log.info(f"win_model {version.version}: cutoff {cutoff}, {len(rows)} rows, {races} races, {metrics}")
+    first = date.fromisoformat(config.walk_forward_from) if config.walk_forward_from else cutoff
+    cutoffs = [*cutoffs_every(first, cutoff, config.every_days), cutoff]
+    try:
+        versions = train_walk_forward(warehouse, cutoffs, load_settings().odds_provider, log)
+    except NotEnoughHistory as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from exc
+    newest = versions[-1]
     return dg.MaterializeResult(
         metadata={
-            "model_version": version.version,
-            "cutoff": cutoff.isoformat(),
-            "training_rows": len(rows),
-            "training_races": int(races),
-            "trees": params["iterations"],
-            **{k: v for k, v in metrics.items() if isinstance(v, (int, float))},
-            "top_features": dg.MetadataValue.md(importance.to_markdown(index=False)),
+            "model_version": newest.version,
+            "cutoff": newest.cutoff.isoformat(),
+            "training_rows": newest.training_rows,
+            "training_races": newest.training_races,
+            "trees": newest.params["iterations"],
+            "blend_weight_stage1": round(newest.blend.stage1, 4),
+            "blend_weight_market": round(newest.blend.market, 4),
+            **{k: v for k, v in newest.metrics.items() if isinstance(v, (int, float))},
+            "top_features": dg.MetadataValue.md(_importance(newest).to_markdown(index=False)),
+            "versions": dg.MetadataValue.md(
+                versions_table(list_versions(warehouse)).to_markdown(index=False)
+            ),
         }
+    )
+
+
+def _importance(version: ModelVersion) -> pd.DataFrame:
+    return version.load().get_feature_importance(type="PredictionValuesChange", prettified=True).head(12)
+
+
+def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
+    """Every stored version, newest cutoff first: what each learned from and how its blend weighs."""
+    return pd.DataFrame(
+        [
+            {
+                "version": v.version,
+                "cutoff": v.cutoff.isoformat(),
+                "stage 1 before": v.metrics.get("stage1_trained_before"),
+                "stage 1 races": v.training_races,
+                "trees": v.params.get("iterations"),
+                "w stage1": round(v.blend.stage1, 3),
+                "w market": round(v.blend.market, 3),
+                "window races": v.metrics.get("blend_window_races"),
+                "window LL stage1": v.metrics.get("blend_window_stage1_log_loss"),
+                "window LL blend": v.metrics.get("blend_window_blend_log_loss"),
+                "window LL market": v.metrics.get("blend_window_market_log_loss"),
+            }
+            for v in sorted(versions, key=lambda v: v.cutoff, reverse=True)
+        ]
     )

@@ -1,4 +1,5 @@
-"""Model versions: CatBoost files named by their content hash, listed in table model_versions."""
+"""Model versions: a stage-1 CatBoost file and the blend's weights, named by the hash of both, listed in
+table model_versions with the cutoff they were trained before."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-from catboost import CatBoostClassifier
+from catboost import CatBoost
 
+from racing_platform.model.blend import BlendWeights
 from racing_platform.paths import data_dir
 from racing_platform.warehouse.resource import Warehouse
 
@@ -33,26 +35,33 @@ class ModelVersion:
     metrics: dict
     path: str
 
-    def load(self) -> CatBoostClassifier:
-        model = CatBoostClassifier()
+    def load(self) -> CatBoost:
+        model = CatBoost()
         model.load_model(self.path)
         return model
+
+    @property
+    def blend(self) -> BlendWeights:
+        return BlendWeights(**self.params["blend"])
 
 
 def save_version(
     warehouse: Warehouse,
-    model: CatBoostClassifier,
+    model: CatBoost,
     *,
     cutoff: date,
     params: dict,
+    blend: BlendWeights,
     training_rows: int,
     training_races: int,
     metrics: dict,
 ) -> ModelVersion:
-    """Store the model file under its content hash and list it; the same model saved twice is one version."""
+    """Store the model file under its content hash and list it; the same model and blend saved twice is
+    one version."""
     blob = model_bytes(model)
-    version = content_hash(blob)
-    path = model_dir() / f"{version}.cbm"
+    params = {**params, "blend": blend.as_dict()}
+    version = content_hash(blob + json.dumps(params["blend"], sort_keys=True).encode())
+    path = model_dir() / f"{content_hash(blob)}.cbm"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.write_bytes(blob)
@@ -72,7 +81,7 @@ def save_version(
     return get_version(warehouse, version)
 
 
-def model_bytes(model: CatBoostClassifier) -> bytes:
+def model_bytes(model: CatBoost) -> bytes:
     """The model file, without what CatBoost stamps on every fit (a random guid, the finish time; both
     dropped from `model`), so the same rows and params always give the same bytes and version."""
     metadata = model.get_metadata()
@@ -85,7 +94,7 @@ def model_bytes(model: CatBoostClassifier) -> bytes:
 
 
 def content_hash(blob: bytes) -> str:
-    """A model version's name: the start of the sha256 of its CatBoost file."""
+    """The start of a sha256: a model file's name, and (over the file and the blend) a version's."""
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

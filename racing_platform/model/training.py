@@ -1,30 +1,38 @@
-"""Training data, fitting and race-normalised win probabilities.
+"""Stage 1, the fundamental model: CatBoost over runner features, a softmax within each race.
 
-The label is "won the race"; CatBoost's raw probabilities are renormalised within each race so the
-non-scratched runners' probabilities sum to 1 (a runner's chance depends on who it meets).
+CatBoost's QuerySoftMax loss is the conditional logit itself: a runner's score is turned into its
+chance against the other runners of its race (its group), so probabilities are fitted as they are
+used, over the final field. Race-constant columns (field size, the race's class) only matter through
+interactions; jockey and trainer enter through their strike rates, not their codes (thousands of
+codes, most seen a few times, fit noise).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
+from importlib import resources
 
 import duckdb
 import numpy as np
 import pandas as pd
-from catboost import CatBoostClassifier, Pool
+from catboost import CatBoost, Pool
 
-CATEGORICAL = ["jockey_code", "trainer_code", "venue_slug", "track_condition"]
+from racing_platform.features.assets import RATING_COLUMNS
+
+CATEGORICAL = ["track_condition", "venue_slug"]
 NUMERIC = [
     "distance_m",
     "class_rank",
     "track_rating",
-    "field_size",
     "barrier",
     "barrier_rel",
     "barrier_rel_by_distance",
     "weight_kg",
-    "claim_kg",
     "weight_change_kg",
+    "weight_vs_field",
+    "handicap_rating",
+    "handicap_gap_to_top",
     "career_starts",
     "career_win_rate",
     "career_place_rate",
@@ -41,6 +49,7 @@ NUMERIC = [
     "first_up",
     "second_up",
     "class_change",
+    *RATING_COLUMNS,
     "distance_starts",
     "distance_place_rate",
     "track_starts",
@@ -55,33 +64,31 @@ NUMERIC = [
 FEATURES = NUMERIC + CATEGORICAL
 
 DEFAULT_PARAMS = {
-    "iterations": 400,
-    "learning_rate": 0.05,
+    "loss_function": "QuerySoftMax",
+    "iterations": 600,
+    "learning_rate": 0.08,
     "depth": 6,
     "l2_leaf_reg": 5.0,
-    "loss_function": "Logloss",
     "random_seed": 7,
     "thread_count": 2,
     "verbose": False,
     "allow_writing_files": False,
 }
 
-# Trees added without improving the holdout log loss before fitting stops.
-EARLY_STOPPING_ROUNDS = 50
-
-TRAINING_ROWS_SQL = """
-SELECT f.*, (r.finish_position = 1) AS won
-FROM runner_features f
-JOIN results r ON r.race_code = f.race_code AND r.horse_code = f.horse_code
-WHERE f.meeting_date < ? AND NOT f.scratched AND r.finish_position IS NOT NULL
-  AND f.race_code IN (SELECT race_code FROM results WHERE finish_position = 1)
-ORDER BY f.meeting_date, f.race_code, f.saddlecloth
-"""
+# Trees added without improving the later races' log loss before fitting stops.
+EARLY_STOPPING_ROUNDS = 40
 
 
-def training_rows(conn: duckdb.DuckDBPyConnection, cutoff: date) -> pd.DataFrame:
-    """Runners of resulted races dated strictly before `cutoff`, with their features and the label."""
-    return conn.execute(TRAINING_ROWS_SQL, [cutoff]).df()
+@cache
+def _sql(name: str) -> str:
+    return resources.files("racing_platform.model").joinpath(f"sql/{name}.sql").read_text()
+
+
+def training_rows(
+    conn: duckdb.DuckDBPyConnection, cutoff: date, provider: str, since: date = date.min
+) -> pd.DataFrame:
+    """Runners of resulted races dated in [since, cutoff), with features, label and the market's price."""
+    return conn.execute(_sql("training_rows"), {"cutoff": cutoff, "provider": provider, "since": since}).df()
 
 
 def _matrix(frame: pd.DataFrame) -> pd.DataFrame:
@@ -94,39 +101,41 @@ def _matrix(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pool(rows: pd.DataFrame) -> Pool:
-    return Pool(_matrix(rows), label=rows["won"].astype(int), cat_features=CATEGORICAL)
+    """Rows grouped by race (contiguous, as QuerySoftMax needs); labelled when `won` is there."""
+    label = rows["won"].astype(int) if "won" in rows else None
+    return Pool(_matrix(rows), label=label, group_id=_race_groups(rows), cat_features=CATEGORICAL)
 
 
-def fit(rows: pd.DataFrame, params: dict | None = None) -> CatBoostClassifier:
-    model = CatBoostClassifier(**(params or DEFAULT_PARAMS))
+def _race_groups(rows: pd.DataFrame) -> np.ndarray:
+    codes = rows["race_code"].astype(str)
+    blocks = int(codes.ne(codes.shift()).sum())
+    if blocks != codes.nunique():
+        raise ValueError("each race's runners must be contiguous rows (sort by race_code)")
+    return pd.factorize(codes)[0]
+
+
+def fit(rows: pd.DataFrame, params: dict | None = None) -> CatBoost:
+    model = CatBoost(params or DEFAULT_PARAMS)
     model.fit(_pool(rows))
     return model
 
 
-def fit_until_holdout_stops_improving(train: pd.DataFrame, holdout: pd.DataFrame) -> CatBoostClassifier:
-    """Fit on `train`, keeping the trees up to the best log loss on the later `holdout`.
-
-    A few months of history is a few hundred races: a fixed 400 trees overfit it and can price worse
-    than the uniform baseline, so the number of trees is chosen out of time (see win_model).
-    """
-    model = CatBoostClassifier(**DEFAULT_PARAMS)
-    model.fit(_pool(train), eval_set=_pool(holdout), early_stopping_rounds=EARLY_STOPPING_ROUNDS)
+def fit_until_later_races_stop_improving(train: pd.DataFrame, later: pd.DataFrame) -> CatBoost:
+    """Fit on `train`, keeping the trees up to the best log loss on the `later` races."""
+    model = CatBoost(DEFAULT_PARAMS)
+    model.fit(_pool(train), eval_set=_pool(later), early_stopping_rounds=EARLY_STOPPING_ROUNDS)
     return model
 
 
-def win_probabilities(model: CatBoostClassifier, runners: pd.DataFrame) -> np.ndarray:
-    """Each runner's chance of winning its race; sums to 1 over a race's rows."""
-    raw = model.predict_proba(Pool(_matrix(runners), cat_features=CATEGORICAL))[:, 1]
-    totals = pd.Series(raw, index=runners.index).groupby(runners["race_code"]).transform("sum")
-    return raw / totals.to_numpy()
+def win_probabilities(model: CatBoost, runners: pd.DataFrame) -> np.ndarray:
+    """Each runner's chance of winning among the rows of its race (the final field): sums to 1 per race."""
+    score = model.predict(
+        _pool(runners.drop(columns="won", errors="ignore")), prediction_type="RawFormulaVal"
+    )
+    return race_softmax(np.asarray(score, dtype=float), runners["race_code"].to_numpy())
 
 
-def log_loss(rows: pd.DataFrame, probability: np.ndarray) -> float:
-    """Mean over races of -ln p(winner): the project's one log loss."""
-    winners = probability[rows["won"].astype(bool).to_numpy()]
-    return float(-np.log(np.clip(winners, 1e-12, 1.0)).mean())
-
-
-def uniform_log_loss(rows: pd.DataFrame) -> float:
-    field = rows.groupby("race_code")["race_code"].transform("size").to_numpy()
-    return log_loss(rows, 1.0 / field)
+def race_softmax(score: np.ndarray, race_code: np.ndarray) -> np.ndarray:
+    frame = pd.DataFrame({"score": score, "race": race_code})
+    shifted = np.exp(frame["score"] - frame.groupby("race")["score"].transform("max"))
+    return (shifted / shifted.groupby(frame["race"]).transform("sum")).to_numpy()

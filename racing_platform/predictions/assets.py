@@ -43,13 +43,15 @@ SUM_TOLERANCE = 1e-6
             "predictions_contract",
             asset="predictions",
             blocking=True,
-            description="Probabilities in [0, 1] summing to 1 per race and snapshot; every non-scratched "
-            "runner of the card priced, once.",
+            description="Stage-1 and blended probabilities in [0, 1] summing to 1 per race and snapshot "
+            "over the final field; every non-scratched runner of the card priced, once.",
         )
     ],
-    description="Each runner's win probability (normalised per race), rank, fair odds and the market's "
-    "probability (configured provider, overround removed) next to it. A snapshot per card version: "
-    "predicted_at is when the card's content was first priced, so a field change adds a snapshot.",
+    description="Each runner of the final field priced by the newest model version trained before its day: "
+    "stage-1 (fundamental) probability, the market's (configured provider's last price, overround "
+    "removed) and their Benter blend — win_probability, the platform's price, with rank and fair odds. "
+    "A snapshot per card version: predicted_at is when the card's content was first priced, so a "
+    "scratching adds a snapshot priced over the new field and keeps the old one.",
 )
 def predictions(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with failures_by_class(where("predictions", list(context.partition_keys))):
@@ -130,17 +132,27 @@ def price_cells(warehouse: Warehouse, cells: Sequence[Cell], provider: str) -> d
     return outcomes
 
 
-PREVIEW = ["race_number", "saddlecloth", "horse_name", "win_probability", "fair_odds", "market_probability"]
+PREVIEW = [
+    "race_number",
+    "saddlecloth",
+    "horse_name",
+    "stage1_probability",
+    "win_probability",
+    "fair_odds",
+    "market_price",
+    "market_probability",
+]
 
 
 def predictions_verdict(priced: pd.DataFrame, features: pd.DataFrame) -> Verdict:
     problems = []
-    if not priced["win_probability"].between(0, 1).all():
-        problems.append("win_probability outside [0, 1]")
-    sums = priced.groupby("race_code")["win_probability"].sum()
-    off = sums[(sums - 1).abs() > SUM_TOLERANCE]
-    if len(off):
-        problems.append(f"races whose probabilities do not sum to 1: {', '.join(off.index[:10])}")
+    for column in ("stage1_probability", "win_probability"):
+        if not priced[column].between(0, 1).all():
+            problems.append(f"{column} outside [0, 1]")
+        sums = priced.groupby("race_code")[column].sum()
+        off = sums[(sums - 1).abs() > SUM_TOLERANCE]
+        if len(off):
+            problems.append(f"races whose {column} does not sum to 1: {', '.join(off.index[:10])}")
     if priced.duplicated(["race_code", "saddlecloth"]).any():
         problems.append("runners priced twice (duplicate race_code, saddlecloth)")
     runners = features.loc[~features["scratched"].astype(bool), ["race_code", "saddlecloth"]]

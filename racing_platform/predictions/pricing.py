@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
 import pandas as pd
 
+from racing_platform.model.blend import blend_probabilities, market_probability
 from racing_platform.model.registry import ModelVersion
 from racing_platform.model.training import win_probabilities
 
@@ -32,6 +32,7 @@ PREDICTION_COLUMNS = [
     "horse_name",
     "saddlecloth",
     "barrier",
+    "stage1_probability",
     "win_probability",
     "rank",
     "fair_odds",
@@ -48,36 +49,41 @@ def card_hash(features: pd.DataFrame) -> str:
     return hashlib.sha256(card.to_csv(index=False).encode()).hexdigest()[:16]
 
 
-def market_probabilities(runners: pd.DataFrame, odds: pd.DataFrame, provider: str) -> pd.DataFrame:
-    """The provider's latest win price per runner and its probability with the overround removed.
-
-    Overround removal is proportional (normalise 1/price over the race's priced runners), so the
-    market's probabilities sum to 1 like the model's; a race missing any runner's price gets none.
-    """
-    quoted = odds[odds["provider_code"] == provider].sort_values("fetched_at")
+def market_prices(
+    runners: pd.DataFrame, odds: pd.DataFrame, provider: str, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """The provider's last win price fetched at or before `as_of` per runner of the final field, and its
+    probability with the overround removed over the race's priced runners (model/blend.py)."""
+    quoted = odds[(odds["provider_code"] == provider) & (odds["fetched_at"] <= as_of)].sort_values(
+        "fetched_at"
+    )
     latest = quoted.drop_duplicates(["race_code", "saddlecloth"], keep="last")[
         ["race_code", "saddlecloth", "win_price"]
     ]
     priced = runners[["race_code", "saddlecloth"]].merge(latest, how="left", on=["race_code", "saddlecloth"])
-    implied = 1.0 / priced["win_price"]
-    complete = priced.groupby("race_code")["win_price"].transform(lambda s: s.notna().all())
-    total = implied.groupby(priced["race_code"]).transform("sum")
-    priced["market_probability"] = np.where(complete, implied / total, np.nan)
+    priced["market_probability"] = market_probability(priced["win_price"], priced["race_code"])
     return priced.rename(columns={"win_price": "market_price"})
 
 
 def price_card(
     features: pd.DataFrame, odds: pd.DataFrame, model: ModelVersion, provider: str, predicted_at: pd.Timestamp
 ) -> pd.DataFrame:
+    """Stage 1, the market and their blend for the card's final field (scratched runners left out, so a
+    scratching re-prices the rest); rank and fair odds follow the blend, the platform's price."""
     runners = features[~features["scratched"].astype(bool)].reset_index(drop=True)
-    probabilities = win_probabilities(model.load(), runners)
-    priced = runners.assign(win_probability=probabilities)
+    runners = runners.sort_values(["race_code", "saddlecloth"], kind="stable").reset_index(drop=True)
+    priced = runners.merge(
+        market_prices(runners, odds, provider, predicted_at), how="left", on=["race_code", "saddlecloth"]
+    )
+    priced["stage1_probability"] = win_probabilities(model.load(), priced)
+    races = priced["race_code"].to_numpy()
+    priced["win_probability"] = blend_probabilities(
+        model.blend, priced["stage1_probability"].to_numpy(), priced["market_probability"].to_numpy(), races
+    )
     priced["rank"] = (
         priced.groupby("race_code")["win_probability"].rank(ascending=False, method="first").astype(int)
     )
     priced["fair_odds"] = 1.0 / priced["win_probability"]
-    market = market_probabilities(priced, odds, provider)
-    priced = priced.merge(market, how="left", on=["race_code", "saddlecloth"])
     priced["model_version"] = model.version
     priced["card_hash"] = card_hash(features)
     priced["predicted_at"] = predicted_at

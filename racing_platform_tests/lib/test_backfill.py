@@ -118,15 +118,21 @@ def test_the_cli_backfills_every_history_asset_in_the_order_of_the_asset_graph(h
     cell_keys = {f"2026-03-07|{v}" for v in ("flemington", "rosehill-gardens", "sandown-hillside")}
     for asset in ("meetings", "form_lines", "form_book"):
         assert _materialized(instance, asset) == day_keys, asset
-    for asset in ("raw_race_cards", "race_cards", "race_results", "runner_features"):
+    for asset in ("raw_race_cards", "race_cards", "race_results", "horse_careers", "runner_features"):
         assert _materialized(instance, asset) == cell_keys, asset
     # Dagster ran each asset once its parents in the backfill were done: runner_features after
-    # form_book, form_book after form_lines of the day before, form_lines after the day's cards. The
+    # form_book, form_book after form_lines of the day before, form_lines after the day's cards (the
+    # cards' run also fetched their horses' careers: same cells, same run). The
     # first day's form_book only needs form_lines outside the range, so it ran at once, on its own.
     runs = {}
     for record in reversed(instance.get_run_records()):  # oldest first: the newest run of each wins
         runs[",".join(sorted(k.to_user_string() for k in record.dagster_run.asset_selection))] = record
-    order = ["race_cards,race_results,raw_race_cards", "form_lines", "form_book", "runner_features"]
+    order = [
+        "horse_careers,race_cards,race_results,raw_race_cards",
+        "form_lines",
+        "form_book",
+        "runner_features",
+    ]
     assert all(runs[a].end_time <= runs[b].start_time for a, b in zip(order, order[1:], strict=False))
     (first_book,) = [
         r.dagster_run

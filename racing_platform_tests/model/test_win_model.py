@@ -11,11 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from racing_platform.evaluation.metrics import log_loss
 from racing_platform.model.assets import win_model
-from racing_platform.model.registry import content_hash, get_version, list_versions, model_bytes, version_for
-from racing_platform.model.training import DEFAULT_PARAMS, fit, training_rows, win_probabilities
+from racing_platform.model.blend import blend_probabilities, market_probability
+from racing_platform.model.registry import content_hash, get_version, list_versions, version_for
+from racing_platform.model.training import DEFAULT_PARAMS, FEATURES, training_rows, win_probabilities
+from racing_platform.model.walk_forward import BLEND_WINDOW
 from racing_platform.warehouse.resource import Warehouse
-from racing_platform_tests.features.generated_history import RACE_DAY, SIGNAL_CUTOFF
+from racing_platform_tests.features.generated_history import PROVIDER, SIGNAL_CUTOFF
 
 CUTOFF = date(2024, 10, 19)  # ~11 weeks of history before it: a quick model
 
@@ -84,38 +87,46 @@ def test_a_version_is_listed_with_its_cutoff_params_rows_metrics_and_hash(histor
 
     assert [v.version for v in list_versions(warehouse)] == [history.model_version]
     assert version.cutoff == SIGNAL_CUTOFF
+    blend_from = SIGNAL_CUTOFF - BLEND_WINDOW
     with warehouse.connect() as conn:
-        rows = training_rows(conn, SIGNAL_CUTOFF)
-    assert rows["meeting_date"].max() < pd.Timestamp(SIGNAL_CUTOFF)
-    assert version.training_rows == len(rows)
-    assert version.training_races == rows["race_code"].nunique()
-    # Parameters as fitted: the defaults with the number of trees the holdout chose.
-    assert {k: v for k, v in version.params.items() if k != "iterations"} == {
+        stage1_rows = training_rows(conn, blend_from, PROVIDER)
+        window = training_rows(conn, SIGNAL_CUTOFF, PROVIDER, since=blend_from)
+    # Stage 1 learned from the races before the blend window, the blend from the window; all before cutoff.
+    assert version.metrics["stage1_trained_before"] == blend_from.isoformat()
+    assert version.training_rows == len(stage1_rows)
+    assert version.training_races == stage1_rows["race_code"].nunique()
+    assert version.metrics["blend_window_races"] == window["race_code"].nunique()
+    assert window["meeting_date"].max() < pd.Timestamp(SIGNAL_CUTOFF)
+    assert version.params["features"] == FEATURES
+    assert {k: v for k, v in version.params.items() if k not in ("iterations", "features", "blend")} == {
         k: v for k, v in DEFAULT_PARAMS.items() if k != "iterations"
     }
     assert 1 <= version.params["iterations"] <= DEFAULT_PARAMS["iterations"]
-    assert version.metrics["holdout_from"] == (SIGNAL_CUTOFF - timedelta(days=14)).isoformat()
-    assert version.metrics["holdout_log_loss"] < version.metrics["holdout_uniform_log_loss"]
+    assert version.metrics["blend_window_stage1_log_loss"] < version.metrics["blend_window_uniform_log_loss"]
+    # The name covers the stage-1 file and the blend's weights; the file is named by its own bytes.
     stored = Path(version.path).read_bytes()
-    assert content_hash(stored) == version.version
+    assert Path(version.path).stem == content_hash(stored)
+    assert (
+        content_hash(stored + json.dumps(version.params["blend"], sort_keys=True).encode()) == version.version
+    )
     assert json.loads(warehouse.query("SELECT params FROM model_versions")["params"][0]) == version.params
 
 
-def test_a_version_reloads_and_the_same_rows_and_params_reproduce_it(history):
-    """Refitting the listed rows with the listed params gives the same file, hence the same predictions."""
+def test_a_stored_version_reloads_and_reproduces_its_prices(history):
+    """The blend window's log losses recorded at training time come back from the reloaded version."""
     warehouse = Warehouse(database=str(history.database))
     version = get_version(warehouse, history.model_version)
+    blend_from = version.cutoff - BLEND_WINDOW
     with warehouse.connect() as conn:
-        rows = training_rows(conn, version.cutoff)
-        later = training_rows(conn, RACE_DAY)
-    later = later[later["meeting_date"] >= pd.Timestamp(version.cutoff)].reset_index(drop=True)
+        window = training_rows(conn, version.cutoff, PROVIDER, since=blend_from)
 
-    refit = fit(rows, version.params)
+    stage1 = win_probabilities(version.load(), window)
+    market = market_probability(window["market_price"], window["race_code"]).to_numpy()
+    blend = blend_probabilities(version.blend, stage1, market, window["race_code"].to_numpy())
 
-    assert content_hash(model_bytes(refit)) == version.version
-    stored = win_probabilities(version.load(), later)
-    assert np.array_equal(stored, win_probabilities(refit, later))
-    assert np.array_equal(stored, win_probabilities(version.load(), later))
+    assert round(log_loss(window, stage1), 4) == version.metrics["blend_window_stage1_log_loss"]
+    assert round(log_loss(window, blend), 4) == version.metrics["blend_window_blend_log_loss"]
+    assert np.array_equal(stage1, win_probabilities(version.load(), window))
 
 
 def test_prices_use_the_newest_version_trained_before_the_day(history, tmp_path, trainer):

@@ -134,7 +134,7 @@ def test_the_market_probability_is_the_provider_s_latest_price_without_its_overr
     np.testing.assert_allclose(priced.groupby("race_code")["market_probability"].sum(), 1.0)
 
 
-def test_repricing_an_unchanged_card_reproduces_its_rows_and_a_missing_price_voids_its_race(race_day):
+def test_repricing_an_unchanged_card_reproduces_its_rows_and_an_unpriced_runner_is_still_blended(race_day):
     first = race_day.prices()
     assert race_day.platform.materialize([predictions], race_day.cell).success
     pd.testing.assert_frame_equal(race_day.prices(), first)
@@ -148,13 +148,18 @@ def test_repricing_an_unchanged_card_reproduces_its_rows_and_a_missing_price_voi
     assert race_day.platform.materialize([predictions], race_day.cell).success
 
     again = race_day.prices()
-    void = again["race_code"] == unquoted["race_code"]
-    assert again.loc[void, "market_probability"].isna().all()
-    pd.testing.assert_frame_equal(again[~void], first[~void])
-    pd.testing.assert_frame_equal(
-        again.drop(columns=["market_price", "market_probability"]),
-        first.drop(columns=["market_price", "market_probability"]),
-    )
+    race = again["race_code"] == unquoted["race_code"]
+    runner = race & (again["saddlecloth"] == unquoted["saddlecloth"])
+    pd.testing.assert_frame_equal(again[~race], first[~race])  # other races: the same rows
+    pd.testing.assert_series_equal(again["stage1_probability"], first["stage1_probability"])
+    # The unpriced runner has no market chance; the priced ones share the market's book among them ...
+    assert again.loc[runner, ["market_price", "market_probability"]].isna().all(axis=None)
+    priced = race & ~runner
+    implied = 1 / again.loc[priced, "market_price"]
+    np.testing.assert_allclose(again.loc[priced, "market_probability"], implied / implied.sum())
+    # ... and the race is still blended over its whole field.
+    assert again.loc[race, "win_probability"].sum() == pytest.approx(1.0)
+    assert again.loc[runner, "win_probability"].iloc[0] > 0
 
 
 def test_a_scratching_adds_a_snapshot_and_keeps_the_old_one(race_day):

@@ -1,0 +1,34 @@
+-- The runners of the races dated $start..$end that have predictions: each race's final field (the
+-- result rows of the horses that ran) with the race's latest prediction snapshot, its model version's
+-- cutoff and the simulator's truth where stored. The latest snapshot is chosen as in
+-- predictions/sql/next_race_card.sql: the newest card version priced by the newest model. A runner of
+-- the field without a prediction (or a truth row) comes back with NULLs: evaluation/assets.py decides.
+WITH snapshots AS (
+    SELECT p.*, mv.cutoff AS model_cutoff, mv.version IS NOT NULL AS model_listed,
+           rank() OVER (PARTITION BY p.race_code ORDER BY p.predicted_at DESC, mv.trained_at DESC NULLS LAST,
+                                                          p.model_version DESC) AS snapshot
+    FROM predictions p
+    LEFT JOIN model_versions mv ON mv.version = p.model_version
+    WHERE p.meeting_date BETWEEN $start AND $end
+),
+latest AS (
+    SELECT * FROM snapshots WHERE snapshot = 1
+),
+field AS (
+    SELECT r.meeting_date, r.venue_slug, r.race_code, r.race_number, r.horse_code, r.saddlecloth,
+           r.finish_position, r.starting_price
+    FROM results r
+    WHERE r.meeting_date BETWEEN $start AND $end
+      AND NOT coalesce(r.scratched, FALSE)
+      AND r.race_code IN (SELECT race_code FROM latest)
+)
+SELECT f.meeting_date, f.venue_slug, f.race_code, f.race_number, f.horse_code, f.saddlecloth,
+       f.finish_position, coalesce(f.finish_position = 1, FALSE) AS won, f.starting_price,
+       l.horse_code IS NOT NULL AS predicted,
+       l.stage1_probability, l.win_probability, l.model_version, l.model_cutoff,
+       l.model_listed, l.predicted_at,
+       t.true_win_prob
+FROM field f
+LEFT JOIN latest l ON l.race_code = f.race_code AND l.horse_code = f.horse_code
+LEFT JOIN simulator_truth t ON t.race_code = f.race_code AND t.horse_code = f.horse_code
+ORDER BY f.meeting_date, f.venue_slug, f.race_number, f.race_code, f.saddlecloth
