@@ -39,12 +39,14 @@ main.add_command(simulator)
 )
 def demo(seed: int, history_days: int | None) -> None:
     """Run the main job on the embedded defaults and print a priced race card."""
-    from racing_platform.demo import format_card, run_demo
+    from racing_platform.demo import format_agreement, format_card, run_demo
     from racing_platform.settings import load_settings
 
     result = run_demo(seed=seed, history_days=history_days, say=click.echo)
     click.echo("")
-    click.echo(format_card(result.card, load_settings().odds_provider))
+    provider = load_settings().odds_provider
+    click.echo(format_card(result.card, provider))
+    click.echo(format_agreement(result.agreement, provider))
     click.echo("")
     click.echo(
         f"{result.history_cells} history cells + {result.today_cells} today, {result.runs} Dagster runs, "

@@ -38,6 +38,7 @@ class DemoResult:
     seconds: float
     model_version: str
     card: pd.DataFrame
+    agreement: dict
     backfills: list[BackfillReport]
 
 
@@ -115,6 +116,7 @@ def run_demo(
         )
         step("[4/4] predictions for today", ["predictions"], cells=todays)
         card = next_race_card(warehouse, today, sim.control.now())
+        agreement = blend_market_agreement(warehouse, today)
     return DemoResult(
         today=today,
         history_cells=len(history),
@@ -123,6 +125,7 @@ def run_demo(
         seconds=time.perf_counter() - began,
         model_version=str(model_meta["model_version"].value),
         card=card,
+        agreement=agreement,
         backfills=reports,
     )
 
@@ -139,6 +142,23 @@ def next_race_card(warehouse: Warehouse, today: date, now: datetime) -> pd.DataF
     query = resources.files("racing_platform.predictions").joinpath("sql/next_race_card.sql").read_text()
     with warehouse.connect() as conn:
         return conn.execute(query, {"day": today, "now": now}).df()
+
+
+def blend_market_agreement(warehouse: Warehouse, today: date) -> dict:
+    """The correlation of the blend's (and stage 1's) log-probabilities with the market's on today's races."""
+    query = (
+        resources.files("racing_platform.predictions").joinpath("sql/blend_market_agreement.sql").read_text()
+    )
+    with warehouse.connect() as conn:
+        return conn.execute(query, {"day": today}).df().iloc[0].to_dict()
+
+
+def format_agreement(agreement: dict, provider: str) -> str:
+    return (
+        f"Today's {agreement['races']} races, {agreement['runners']} runners {provider} prices: the blend's "
+        f"log-probabilities correlate with the market's at {agreement['blend_market_log_correlation']:.3f} "
+        f"(stage 1 alone: {agreement['stage1_market_log_correlation']:.3f})."
+    )
 
 
 def format_card(card: pd.DataFrame, provider: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pytest
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 
@@ -54,6 +55,16 @@ def test_the_demo_prices_today_and_leaves_its_runs_in_the_instance(tmp_path, mon
     np.testing.assert_allclose(priced.groupby("race_code")["win_probability"].sum(), 1.0)
     assert len(demo.card) and set(demo.card["model_version"]) == {demo.model_version}
     assert not demo.card.duplicated("saddlecloth").any()
+    # The card shows stage 1, the market and the blend side by side, each a distribution over the race.
+    for column in ("stage1_probability", "win_probability", "market_probability"):
+        assert demo.card[column].sum() == pytest.approx(1.0), column
+    # The blend-market agreement it prints is the correlation of the stored log-probabilities.
+    priced_by_market = priced[priced["market_probability"] > 0]
+    expected = np.corrcoef(
+        np.log(priced_by_market["win_probability"]), np.log(priced_by_market["market_probability"])
+    )
+    assert demo.agreement["blend_market_log_correlation"] == pytest.approx(expected[0, 1])
+    assert demo.agreement["runners"] == len(priced_by_market)
 
     with dg.DagsterInstance.from_config(str(Path(tmp_path / "dagster_home"))) as instance:
         runs = instance.get_runs()

@@ -1,15 +1,11 @@
 -- The latest priced snapshot of the next race to jump on $day (or the day's last race once all ran),
--- with the card facts a punter reads next to the prices. The latest snapshot is the newest card
--- version priced by the newest model (a new model re-prices an unchanged card at the same predicted_at).
+-- with the card facts a punter reads next to the prices.
 WITH latest AS (
     SELECT p.*, ra.start_time_utc, ra.race_name, ra.distance_m, ra.race_class, ra.venue,
-           ru.jockey_name, ru.weight_kg,
-           rank() OVER (PARTITION BY p.race_code ORDER BY p.predicted_at DESC, mv.trained_at DESC) AS snapshot
-    FROM predictions p
-    JOIN model_versions mv ON mv.version = p.model_version
+           ru.jockey_name, ru.weight_kg
+    FROM latest_predictions($day, $day) p
     JOIN races ra USING (race_code)
     JOIN runners ru ON ru.race_code = p.race_code AND ru.saddlecloth = p.saddlecloth
-    WHERE p.meeting_date = $day
 ),
 next_race AS (
     SELECT race_code
@@ -19,5 +15,5 @@ next_race AS (
     LIMIT 1
 )
 SELECT * FROM latest
-WHERE snapshot = 1 AND race_code = (SELECT race_code FROM next_race)
+WHERE race_code = (SELECT race_code FROM next_race)
 ORDER BY saddlecloth

@@ -435,3 +435,18 @@ CREATE TABLE IF NOT EXISTS evaluation_daily (
     races BIGINT NOT NULL,
     evaluated_at TIMESTAMPTZ NOT NULL
 );
+
+-- Each race's latest prediction snapshot among races dated first_day..last_day: the newest card version
+-- priced by the newest model (a new model re-prices an unchanged card at the same predicted_at), with
+-- its model's cutoff (null, and model_listed false, for a version model_versions does not list).
+CREATE OR REPLACE MACRO latest_predictions(first_day, last_day) AS TABLE
+SELECT * EXCLUDE (snapshot)
+FROM (
+    SELECT p.*, mv.cutoff AS model_cutoff, mv.version IS NOT NULL AS model_listed,
+           rank() OVER (PARTITION BY p.race_code ORDER BY p.predicted_at DESC, mv.trained_at DESC NULLS LAST,
+                                                          p.model_version DESC) AS snapshot
+    FROM predictions p
+    LEFT JOIN model_versions mv ON mv.version = p.model_version
+    WHERE p.meeting_date BETWEEN first_day AND last_day
+)
+WHERE snapshot = 1;

@@ -1,0 +1,8 @@
+-- How the blend and stage 1 follow the market on $day's latest snapshots: the correlation of their
+-- log-probabilities with the market's over the runners the provider prices.
+SELECT corr(ln(win_probability), ln(market_probability)) AS blend_market_log_correlation,
+       corr(ln(stage1_probability), ln(market_probability)) AS stage1_market_log_correlation,
+       count(DISTINCT race_code) AS races,
+       count(*) AS runners
+FROM latest_predictions($day, $day)
+WHERE market_probability > 0
