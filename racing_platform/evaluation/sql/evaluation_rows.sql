@@ -1,18 +1,10 @@
 -- The runners of the races dated $start..$end that have predictions: each race's final field (the
 -- result rows of the horses that ran) with the race's latest prediction snapshot, its model version's
--- cutoff and the simulator's truth where stored. The latest snapshot is chosen as in
--- predictions/sql/next_race_card.sql: the newest card version priced by the newest model. A runner of
+-- cutoff and the simulator's truth where stored (the latest snapshot: the table macro
+-- latest_predictions in warehouse/sql/schema.sql). A runner of
 -- the field without a prediction (or a truth row) comes back with NULLs: evaluation/assets.py decides.
-WITH snapshots AS (
-    SELECT p.*, mv.cutoff AS model_cutoff, mv.version IS NOT NULL AS model_listed,
-           rank() OVER (PARTITION BY p.race_code ORDER BY p.predicted_at DESC, mv.trained_at DESC NULLS LAST,
-                                                          p.model_version DESC) AS snapshot
-    FROM predictions p
-    LEFT JOIN model_versions mv ON mv.version = p.model_version
-    WHERE p.meeting_date BETWEEN $start AND $end
-),
-latest AS (
-    SELECT * FROM snapshots WHERE snapshot = 1
+WITH latest AS (
+    SELECT * FROM latest_predictions($start, $end)
 ),
 field AS (
     SELECT r.meeting_date, r.venue_slug, r.race_code, r.race_number, r.horse_code, r.saddlecloth,
