@@ -155,9 +155,10 @@ def blend_market_agreement(warehouse: Warehouse, today: date) -> dict:
 
 def format_agreement(agreement: dict, provider: str) -> str:
     return (
-        f"Today's {agreement['races']} races, {agreement['runners']} runners {provider} prices: the blend's "
-        f"log-probabilities correlate with the market's at {agreement['blend_market_log_correlation']:.3f} "
-        f"(stage 1 alone: {agreement['stage1_market_log_correlation']:.3f})."
+        f"Today's {int(agreement['races'])} races ({int(agreement['runners'])} runners with {provider} "
+        f"prices): the blend's log-probabilities correlate with the market's at "
+        f"{agreement['blend_market_log_correlation']:.3f} (stage 1 alone: "
+        f"{agreement['stage1_market_log_correlation']:.3f})."
     )
 
 
