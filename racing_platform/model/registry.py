@@ -98,8 +98,13 @@ def content_hash(blob: bytes) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+# Versions made before the blend (one CatBoost classifier over other features) stay listed in the table
+# but cannot price with this code: they are never picked.
+PRICEABLE = "json_extract(params, '$.blend') IS NOT NULL"
+
+
 def list_versions(warehouse: Warehouse) -> list[ModelVersion]:
-    rows = warehouse.query("SELECT * FROM model_versions ORDER BY cutoff, trained_at")
+    rows = warehouse.query(f"SELECT * FROM model_versions WHERE {PRICEABLE} ORDER BY cutoff, trained_at")
     return [_to_version(row) for row in rows.itertuples(index=False)]
 
 
@@ -113,7 +118,9 @@ def get_version(warehouse: Warehouse, version: str) -> ModelVersion:
 def version_for(warehouse: Warehouse, day: date) -> ModelVersion | None:
     """The newest model trained only on races before `day` (cutoff <= day): no leakage into its prices."""
     rows = warehouse.query(
-        "SELECT * FROM model_versions WHERE cutoff <= ? ORDER BY cutoff DESC, trained_at DESC LIMIT 1", [day]
+        f"SELECT * FROM model_versions WHERE cutoff <= ? AND {PRICEABLE} "
+        "ORDER BY cutoff DESC, trained_at DESC LIMIT 1",
+        [day],
     )
     return _to_version(next(rows.itertuples(index=False))) if len(rows) else None
 

@@ -80,6 +80,7 @@ def price_cells(warehouse: Warehouse, cells: Sequence[Cell], provider: str) -> d
         features_of = rows_by_cell(conn.execute(_sql("cells_features"), params).df())
         all_odds = conn.execute(_sql("cells_odds"), params).df()
         all_seen = conn.execute(_sql("cells_card_versions"), params).df()
+        priced_before = rows_by_cell(conn.execute(_sql("cells_snapshot_prices"), params).df())
         odds_of, seen_of = rows_by_cell(all_odds), rows_by_cell(all_seen)
         for cell in cells:
             features = features_of.get(cell)
@@ -100,7 +101,11 @@ def price_cells(warehouse: Warehouse, cells: Sequence[Cell], provider: str) -> d
                 if new_card
                 else pd.Timestamp(seen["first_seen_at"].iloc[0]).tz_convert("UTC")
             )
-            odds = odds_of.get(cell, all_odds.head(0))
+            odds = (
+                odds_of.get(cell, all_odds.head(0))
+                if new_card
+                else snapshot_market(priced_before.get(cell), predicted_at, provider)
+            )
             priced = price_card(features, odds, model, provider, predicted_at)
             verdict = predictions_verdict(priced, features)
             if not verdict.blocks:
@@ -130,6 +135,16 @@ def price_cells(warehouse: Warehouse, cells: Sequence[Cell], provider: str) -> d
                 conn=conn,
             )
     return outcomes
+
+
+def snapshot_market(stored: pd.DataFrame | None, predicted_at: pd.Timestamp, provider: str) -> pd.DataFrame:
+    """A stored snapshot's market prices as the odds it was priced with (none stored: no market)."""
+    columns = ["race_code", "saddlecloth", "provider_code", "win_price", "fetched_at"]
+    if stored is None:
+        return pd.DataFrame(columns=columns)
+    at = pd.to_datetime(stored["predicted_at"], utc=True) == predicted_at
+    snapshot = stored[at].rename(columns={"market_price": "win_price"})
+    return snapshot.assign(provider_code=provider, fetched_at=predicted_at)[columns]
 
 
 PREVIEW = [

@@ -23,6 +23,7 @@ DAY = date(2026, 3, 7)
 LEAKED_DAY = date(2026, 3, 5)
 VENUE = "flemington"
 
+
 def hand_frame() -> pd.DataFrame:
     """R1 and R2 as the runner frame the metrics read (market: 1/SP normalised per race)."""
     return pd.DataFrame(

@@ -16,8 +16,10 @@ from racing_platform.cards.assets import race_cards, raw_race_cards
 from racing_platform.demo import next_race_card
 from racing_platform.features.assets import runner_features
 from racing_platform.model.assets import win_model
+from racing_platform.model.registry import get_version
 from racing_platform.partitions import VENUE_DIMENSION
 from racing_platform.predictions.assets import predictions
+from racing_platform.predictions.pricing import price_card
 from racing_platform.settings import load_settings
 from racing_platform.simulator.testing import running_simulator
 from racing_platform.source.assets import meetings
@@ -134,32 +136,49 @@ def test_the_market_probability_is_the_provider_s_latest_price_without_its_overr
     np.testing.assert_allclose(priced.groupby("race_code")["market_probability"].sum(), 1.0)
 
 
-def test_repricing_an_unchanged_card_reproduces_its_rows_and_an_unpriced_runner_is_still_blended(race_day):
+def test_repricing_an_unchanged_card_keeps_its_snapshot_even_after_the_odds_move(race_day):
     first = race_day.prices()
     assert race_day.platform.materialize([predictions], race_day.cell).success
     pd.testing.assert_frame_equal(race_day.prices(), first)
 
+    # The market moves (the odds table keeps only the cell's latest prices) and a runner loses its price.
     unquoted = first.iloc[0]
     with race_day.platform.warehouse.connect() as conn:
+        conn.execute("UPDATE odds SET win_price = win_price * 2, fetched_at = now()")
         conn.execute(
             "DELETE FROM odds WHERE race_code = ? AND saddlecloth = ?",
             [unquoted["race_code"], int(unquoted["saddlecloth"])],
         )
     assert race_day.platform.materialize([predictions], race_day.cell).success
 
-    again = race_day.prices()
-    race = again["race_code"] == unquoted["race_code"]
-    runner = race & (again["saddlecloth"] == unquoted["saddlecloth"])
-    pd.testing.assert_frame_equal(again[~race], first[~race])  # other races: the same rows
-    pd.testing.assert_series_equal(again["stage1_probability"], first["stage1_probability"])
-    # The unpriced runner has no market chance; the priced ones share the market's book among them ...
-    assert again.loc[runner, ["market_price", "market_probability"]].isna().all(axis=None)
-    priced = race & ~runner
-    implied = 1 / again.loc[priced, "market_price"]
-    np.testing.assert_allclose(again.loc[priced, "market_probability"], implied / implied.sum())
-    # ... and the race is still blended over its whole field.
-    assert again.loc[race, "win_probability"].sum() == pytest.approx(1.0)
-    assert again.loc[runner, "win_probability"].iloc[0] > 0
+    # The snapshot is the card as first priced, its market included: nothing is overwritten.
+    pd.testing.assert_frame_equal(race_day.prices(), first)
+
+
+def test_an_unpriced_runner_is_still_blended_and_the_priced_share_the_market(race_day, history):
+    warehouse = race_day.platform.warehouse
+    features = warehouse.query(
+        "SELECT * FROM runner_features WHERE meeting_date = ? AND venue_slug = ? "
+        "ORDER BY race_code, saddlecloth",
+        [RACE_DAY, race_day.cell.split("|")[1]],
+    )
+    odds = warehouse.query("SELECT * FROM odds WHERE meeting_date = ?", [RACE_DAY])
+    runner = features[~features["scratched"]].iloc[0]
+    odds = odds[
+        ~((odds["race_code"] == runner["race_code"]) & (odds["saddlecloth"] == runner["saddlecloth"]))
+    ]
+    model = get_version(warehouse, history.model_version)
+
+    priced = price_card(features, odds, model, PROVIDER, pd.Timestamp.now(tz="UTC"))
+
+    race = priced["race_code"] == runner["race_code"]
+    unpriced = race & (priced["saddlecloth"] == runner["saddlecloth"])
+    assert priced.loc[unpriced, ["market_price", "market_probability"]].isna().all(axis=None)
+    implied = 1 / priced.loc[race & ~unpriced, "market_price"]
+    np.testing.assert_allclose(priced.loc[race & ~unpriced, "market_probability"], implied / implied.sum())
+    assert priced.loc[race, "win_probability"].sum() == pytest.approx(1.0)
+    assert priced.loc[race, "stage1_probability"].sum() == pytest.approx(1.0)
+    assert priced.loc[unpriced, "win_probability"].iloc[0] > 0
 
 
 def test_a_scratching_adds_a_snapshot_and_keeps_the_old_one(race_day):

@@ -13,5 +13,6 @@ JOIN results r ON r.race_code = f.race_code AND r.horse_code = f.horse_code
 LEFT JOIN latest_price p ON p.race_code = f.race_code AND p.saddlecloth = f.saddlecloth
 WHERE f.meeting_date >= $since AND f.meeting_date < $cutoff
   AND NOT f.scratched AND r.finish_position IS NOT NULL
-  AND f.race_code IN (SELECT race_code FROM results WHERE finish_position = 1)
+  -- one winner: a dead heat is no conditional-logit outcome
+  AND f.race_code IN (SELECT race_code FROM results WHERE finish_position = 1 GROUP BY race_code HAVING count(*) = 1)
 ORDER BY f.meeting_date, f.race_code, f.saddlecloth
