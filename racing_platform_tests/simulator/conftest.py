@@ -28,3 +28,14 @@ def sim(simulator):
     simulator.control.set_clock(RACE_MORNING)
     yield simulator
     simulator.control.clear_faults()
+
+
+def floats(node) -> list[float]:
+    """Every float in a JSON answer: truth values must not hide among them under another name."""
+    if isinstance(node, float):
+        return [node]
+    if isinstance(node, dict):
+        node = list(node.values())
+    if isinstance(node, list):
+        return [f for item in node for f in floats(item)]
+    return []

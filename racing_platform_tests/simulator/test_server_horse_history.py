@@ -18,6 +18,7 @@ from racing_platform.simulator.clock import RESULT_DECLARED_AFTER, iso_utc
 from racing_platform.simulator.testing import running_simulator
 from racing_platform.simulator.world.generator import generate_world
 from racing_platform_tests.paths import REFERENCE_DOCUMENTS as DOCUMENTS
+from racing_platform_tests.simulator.conftest import floats
 from racing_platform_tests.worlds import AFTER_MEETING, LATER, R1_START, RACE_MORNING, horse_code
 
 REFERENCE = (DOCUMENTS / "getRaceEntryItemByHorsePaged_CD.graphql").read_text()
@@ -199,16 +200,6 @@ def test_bad_paging_arguments_are_appsync_errors(sim, variables, message):
     body = ask(sim.url, PAGED, {"horseCode": horse_code("H1"), **variables})
     assert body["data"] == {"GetRaceEntryItemByHorsePaged": None}
     assert body["errors"][0]["errorType"] == "BadRequestException" and message in body["errors"][0]["message"]
-
-
-def floats(node) -> list[float]:
-    if isinstance(node, float):
-        return [node]
-    if isinstance(node, dict):
-        node = list(node.values())
-    if isinstance(node, list):
-        return [f for item in node for f in floats(item)]
-    return []
 
 
 def test_form_lines_carry_no_truth(sim, small_world):

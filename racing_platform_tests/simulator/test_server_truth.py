@@ -10,19 +10,10 @@ from graphql import build_schema
 
 from racing_platform.simulator.server import SCHEMA_PATH
 from racing_platform_tests.paths import REFERENCE_DOCUMENTS as DOCUMENTS
+from racing_platform_tests.simulator.conftest import floats
 from racing_platform_tests.worlds import AFTER_MEETING, MEET, RACE_MORNING
 
 TRUTH_NAMES = ("truewinprob", "ability", "skill", "barrierbias", "distancepref", "goingpref")
-
-
-def floats(node) -> list[float]:
-    if isinstance(node, float):
-        return [node]
-    if isinstance(node, dict):
-        node = list(node.values())
-    if isinstance(node, list):
-        return [f for item in node for f in floats(item)]
-    return []
 
 
 def test_truth_by_race_and_by_meeting(sim):
