@@ -10,6 +10,7 @@ a lone response parsed without its meeting's context fails here.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 import pandas as pd
@@ -42,25 +43,44 @@ class _Contract(pa.DataFrameModel):
 
 
 class MeetingsSchema(_Contract):
-    meet_code: Series[Text] = pa.Field(unique=True)
-    meeting_date: Series[pa.Date]
-    venue: Series[Text]
-    venue_slug: Series[Text] = pa.Field(str_matches=VENUE_SLUG_PATTERN)
-    venue_code: Series[Text] = pa.Field(nullable=True)
-    state: Series[Text] = pa.Field(nullable=True)
-    timezone: Series[Text] = pa.Field(nullable=True)
-    is_trial: Series[Flag]
-    is_jumpout: Series[Flag]
-    meet_url: Series[Text] = pa.Field(nullable=True)
-    fetched_at: Series[UtcTimestamp] = pa.Field(nullable=True)
+    meet_code: Series[Text] = pa.Field(
+        unique=True, description="racing.com's code of the meeting (one venue's races on one day)"
+    )
+    meeting_date: Series[pa.Date] = pa.Field(
+        description="the meeting's local date (Australian calendar): the `date` partition"
+    )
+    venue: Series[Text] = pa.Field(description="the venue's name as racing.com shows it")
+    venue_slug: Series[Text] = pa.Field(
+        str_matches=VENUE_SLUG_PATTERN,
+        description="the venue's partition key: lower-case words joined by '-' (configs/venues.yaml)",
+    )
+    venue_code: Series[Text] = pa.Field(
+        nullable=True, description="racing.com's venue code, stable across renames"
+    )
+    state: Series[Text] = pa.Field(nullable=True, description="the venue's state (VIC, NSW, ...)")
+    timezone: Series[Text] = pa.Field(
+        nullable=True, description="the venue's IANA time zone, for local jump times"
+    )
+    is_trial: Series[Flag] = pa.Field(
+        description="a barrier trial (not a race; untracked unless the scope includes trials)"
+    )
+    is_jumpout: Series[Flag] = pa.Field(
+        description="a jump-out (not a race; untracked unless the scope includes trials)"
+    )
+    meet_url: Series[Text] = pa.Field(nullable=True, description="the meeting's page on racing.com")
+    fetched_at: Series[UtcTimestamp] = pa.Field(
+        nullable=True, description="when the platform fetched the answer this row comes from (UTC)"
+    )
 
 
 class _RaceKeyed(_Contract):
     meet_code: Series[Text]
     meeting_date: Series[pa.Date]
     venue_slug: Series[Text] = pa.Field(str_matches=VENUE_SLUG_PATTERN)
-    race_code: Series[Text]
-    race_number: Series[Int] = pa.Field(ge=1, le=50)
+    race_code: Series[Text] = pa.Field(description="racing.com's code of the race, unique across meetings")
+    race_number: Series[Int] = pa.Field(
+        ge=1, le=50, description="the race's number on the day's card (R1, R2, ...)"
+    )
     fetched_at: Series[UtcTimestamp] = pa.Field(nullable=True)
 
 
@@ -70,26 +90,50 @@ class RacesSchema(_RaceKeyed):
     state: Series[Text] = pa.Field(nullable=True)
     venue_code: Series[Text] = pa.Field(nullable=True)
     timezone: Series[Text] = pa.Field(nullable=True)
-    race_name: Series[Text] = pa.Field(nullable=True)
-    name_form: Series[Text] = pa.Field(nullable=True)
-    race_class: Series[Text] = pa.Field(nullable=True)
-    class_name: Series[Text] = pa.Field(nullable=True)
-    group: Series[Text] = pa.Field(nullable=True)
-    race_status: Series[Text] = pa.Field(nullable=True)
+    race_name: Series[Text] = pa.Field(nullable=True, description="the race's name (often a sponsor's)")
+    name_form: Series[Text] = pa.Field(
+        nullable=True, description="the race's name as the form guide prints it"
+    )
+    race_class: Series[Text] = pa.Field(
+        nullable=True, description="the race's class, e.g. BM64, Maiden, Group 1"
+    )
+    class_name: Series[Text] = pa.Field(nullable=True, description="racing.com's longer class text")
+    group: Series[Text] = pa.Field(
+        nullable=True, description="the group or listed status of a black-type race"
+    )
+    race_status: Series[Text] = pa.Field(
+        nullable=True, description="racing.com's race status (e.g. Open, Interim, Final, Abandoned)"
+    )
     is_trial: Series[Flag] = pa.Field(nullable=True)
     is_jumpout: Series[Flag] = pa.Field(nullable=True)
-    start_time_utc: Series[UtcTimestamp] = pa.Field(nullable=True)
-    start_time_local: Series[pa.DateTime] = pa.Field(nullable=True)
-    distance_m: Series[Int] = pa.Field(nullable=True, ge=100, le=7500)
-    track_condition: Series[Text] = pa.Field(nullable=True)
-    track_rating: Series[Int] = pa.Field(nullable=True, ge=1, le=10)
-    prize_money_total: Series[float] = pa.Field(nullable=True, ge=0)
-    prize_money: Series[object] = pa.Field(nullable=True)
-    conditions: Series[Text] = pa.Field(nullable=True)
-    winning_time_s: Series[float] = pa.Field(nullable=True, gt=0)
-    sectional_800_s: Series[float] = pa.Field(nullable=True, gt=0)
-    sectional_800_400_s: Series[float] = pa.Field(nullable=True, gt=0)
-    sectional_400_finish_s: Series[float] = pa.Field(nullable=True, gt=0)
+    start_time_utc: Series[UtcTimestamp] = pa.Field(nullable=True, description="scheduled jump time (UTC)")
+    start_time_local: Series[pa.DateTime] = pa.Field(
+        nullable=True, description="scheduled jump time on the venue's clock"
+    )
+    distance_m: Series[Int] = pa.Field(nullable=True, ge=100, le=7500, description="race distance in metres")
+    track_condition: Series[Text] = pa.Field(
+        nullable=True, description="track condition (Good, Soft, Heavy, ...)"
+    )
+    track_rating: Series[Int] = pa.Field(
+        nullable=True, ge=1, le=10, description="track rating 1-10 (1-2 Firm, 3-4 Good, 5-7 Soft, 8-10 Heavy)"
+    )
+    prize_money_total: Series[float] = pa.Field(
+        nullable=True, ge=0, description="total prize money of the race (AUD)"
+    )
+    prize_money: Series[object] = pa.Field(
+        nullable=True, description="prize money per placing as racing.com lists it"
+    )
+    conditions: Series[Text] = pa.Field(nullable=True, description="the race's entry conditions")
+    winning_time_s: Series[float] = pa.Field(nullable=True, gt=0, description="the winner's time in seconds")
+    sectional_800_s: Series[float] = pa.Field(
+        nullable=True, gt=0, description="the race's time to the 800 m mark in seconds"
+    )
+    sectional_800_400_s: Series[float] = pa.Field(
+        nullable=True, gt=0, description="the race's time from the 800 m to the 400 m mark in seconds"
+    )
+    sectional_400_finish_s: Series[float] = pa.Field(
+        nullable=True, gt=0, description="the race's time over the last 400 m in seconds"
+    )
 
     @pa.dataframe_check(error="start_time_local is start_time_utc on the venue's clock: both or neither")
     def local_start_follows_utc(cls, df: pd.DataFrame) -> Series[bool]:
@@ -99,18 +143,32 @@ class RacesSchema(_RaceKeyed):
 class _EntryRows(_RaceKeyed):
     venue: Series[Text] = pa.Field(nullable=True)
     state: Series[Text] = pa.Field(nullable=True)
-    entry_id: Series[Text] = pa.Field(nullable=True)
-    horse_code: Series[Text] = pa.Field(nullable=True)
-    horse_name: Series[Text]
-    barrier: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)  # drawn runners; scratched -> null
-    weight_kg: Series[float] = pa.Field(nullable=True, in_range=WEIGHT_KG)
-    claim_kg: Series[float] = pa.Field(nullable=True, in_range=APPRENTICE_CLAIM_KG)
-    carried_weight_kg: Series[float] = pa.Field(nullable=True, ge=40.0, le=75.0)
-    jockey_code: Series[Text] = pa.Field(nullable=True)
-    jockey_name: Series[Text] = pa.Field(nullable=True)
-    trainer_code: Series[Text] = pa.Field(nullable=True)
-    trainer_name: Series[Text] = pa.Field(nullable=True)
-    scratched: Series[Flag]
+    entry_id: Series[Text] = pa.Field(
+        nullable=True, description="racing.com's id of one horse's entry in one race"
+    )
+    horse_code: Series[Text] = pa.Field(nullable=True, description="racing.com's code of the horse")
+    horse_name: Series[Text] = pa.Field(description="the horse's name")
+    barrier: Series[Int] = pa.Field(
+        nullable=True,
+        in_range=DRAW_NUMBER,
+        description="barrier (starting gate) drawn; null when scratched or before the draw",
+    )  # drawn runners; scratched -> null
+    weight_kg: Series[float] = pa.Field(
+        nullable=True, in_range=WEIGHT_KG, description="weight allotted in kg, before any apprentice claim"
+    )
+    claim_kg: Series[float] = pa.Field(
+        nullable=True,
+        in_range=APPRENTICE_CLAIM_KG,
+        description="the apprentice jockey's claim in kg (taken off the weight)",
+    )
+    carried_weight_kg: Series[float] = pa.Field(
+        nullable=True, ge=40.0, le=75.0, description="weight actually carried in kg (weight less claim)"
+    )
+    jockey_code: Series[Text] = pa.Field(nullable=True, description="racing.com's code of the jockey")
+    jockey_name: Series[Text] = pa.Field(nullable=True, description="the jockey's name")
+    trainer_code: Series[Text] = pa.Field(nullable=True, description="racing.com's code of the trainer")
+    trainer_name: Series[Text] = pa.Field(nullable=True, description="the trainer's name")
+    scratched: Series[Flag] = pa.Field(description="withdrawn from the race (a scratching)")
 
     @pa.dataframe_check(error="a scratched runner has no barrier (racing.com sends 0; the parser nulls it)")
     def scratched_have_no_barrier(cls, df: pd.DataFrame) -> Series[bool]:
@@ -119,12 +177,24 @@ class _EntryRows(_RaceKeyed):
 
 class RunnersSchema(_EntryRows):
     horse_code: Series[Text]
-    saddlecloth: Series[Int] = pa.Field(in_range=DRAW_NUMBER)
-    horse_country: Series[Text] = pa.Field(nullable=True)
-    emergency: Series[Flag] = pa.Field(nullable=True)
-    emergency_number: Series[Int] = pa.Field(nullable=True, ge=1)
-    handicap_rating: Series[Int] = pa.Field(nullable=True, ge=1)  # racing.com's 0 (unrated) is stored null
-    last_five: Series[object] = pa.Field(nullable=True)
+    saddlecloth: Series[Int] = pa.Field(
+        in_range=DRAW_NUMBER, description="the runner's number on the card (saddlecloth)"
+    )
+    horse_country: Series[Text] = pa.Field(
+        nullable=True, description="the horse's country of birth when not Australian (e.g. NZ)"
+    )
+    emergency: Series[Flag] = pa.Field(
+        nullable=True, description="an emergency: runs only if a horse in the field is scratched"
+    )
+    emergency_number: Series[Int] = pa.Field(
+        nullable=True, ge=1, description="the emergency's order of call-up (1 first)"
+    )
+    handicap_rating: Series[Int] = pa.Field(
+        nullable=True, ge=1, description="the horse's handicap rating (null when unrated)"
+    )  # racing.com's 0 (unrated) is stored null
+    last_five: Series[object] = pa.Field(
+        nullable=True, description="the horse's last five finishes as the form guide prints them"
+    )
 
     @pa.dataframe_check(error=SADDLECLOTH_RULE)
     def one_runner_per_saddlecloth(cls, df: pd.DataFrame) -> Series[bool]:
@@ -133,14 +203,30 @@ class RunnersSchema(_EntryRows):
 
 class ResultsSchema(_EntryRows):
     saddlecloth: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)  # race lists: horse only
-    finish_code: Series[Int] = pa.Field(nullable=True, ge=1)
-    finish_position: Series[Int] = pa.Field(nullable=True, ge=1)
-    margin_lengths: Series[float] = pa.Field(nullable=True, ge=0)
-    starting_price: Series[float] = pa.Field(nullable=True, gt=1)
+    finish_code: Series[Int] = pa.Field(
+        nullable=True,
+        ge=1,
+        description="racing.com's finish code (100 and above: did not finish or scratched)",
+    )
+    finish_position: Series[Int] = pa.Field(
+        nullable=True, ge=1, description="placing at the finish (1 = won)"
+    )
+    margin_lengths: Series[float] = pa.Field(
+        nullable=True, ge=0, description="lengths behind the winner (the winner: 0)"
+    )
+    starting_price: Series[float] = pa.Field(
+        nullable=True, gt=1, description="starting price, decimal odds (the market at the jump)"
+    )
     winning_time_s: Series[float] = pa.Field(nullable=True, gt=0)
-    prize_money_won: Series[float] = pa.Field(nullable=True, ge=0)
-    position_at_800: Series[Int] = pa.Field(nullable=True, ge=1)
-    position_at_400: Series[Int] = pa.Field(nullable=True, ge=1)
+    prize_money_won: Series[float] = pa.Field(
+        nullable=True, ge=0, description="prize money the runner won (AUD)"
+    )
+    position_at_800: Series[Int] = pa.Field(
+        nullable=True, ge=1, description="position in running at the 800 m mark"
+    )
+    position_at_400: Series[Int] = pa.Field(
+        nullable=True, ge=1, description="position in running at the 400 m mark"
+    )
 
     @pa.dataframe_check(error=f"{SADDLECLOTH_RULE} (race lists without saddlecloths: one per race and horse)")
     def one_result_per_runner(cls, df: pd.DataFrame) -> Series[bool]:
@@ -173,11 +259,19 @@ class OddsSchema(_RaceKeyed):
     entry_id: Series[Text]
     horse_code: Series[Text] = pa.Field(nullable=True)
     saddlecloth: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)
-    provider_code: Series[Text]
-    win_price: Series[float] = pa.Field(nullable=True, gt=1)
-    place_price: Series[float] = pa.Field(nullable=True, ge=1)
-    is_favourite: Series[Flag] = pa.Field(nullable=True)
-    is_market_mover: Series[Flag] = pa.Field(nullable=True)
+    provider_code: Series[Text] = pa.Field(
+        description="the odds provider's racing.com code (the market used is configs/platform.yaml's)"
+    )
+    win_price: Series[float] = pa.Field(
+        nullable=True, gt=1, description="the provider's win price, decimal odds"
+    )
+    place_price: Series[float] = pa.Field(
+        nullable=True, ge=1, description="the provider's place price, decimal odds"
+    )
+    is_favourite: Series[Flag] = pa.Field(nullable=True, description="the provider's favourite of the race")
+    is_market_mover: Series[Flag] = pa.Field(
+        nullable=True, description="racing.com flags the price as moving"
+    )
 
     class Config:
         unique = ["entry_id", "provider_code"]
@@ -189,7 +283,7 @@ class OddsFlucsSchema(_RaceKeyed):
     entry_id: Series[Text]
     saddlecloth: Series[Int] = pa.Field(nullable=True, in_range=DRAW_NUMBER)
     provider_code: Series[Text]
-    update_time_utc: Series[UtcTimestamp]
+    update_time_utc: Series[UtcTimestamp] = pa.Field(description="when the price moved to this value (UTC)")
     win_price: Series[float] = pa.Field(nullable=True, gt=1)
 
 
@@ -219,14 +313,14 @@ class FormBookSchema(_Contract):
 class FormLinesSchema(FormBookSchema):
     """Form lines of a day (features/sql/form_lines.sql): one per runner that ran in a tracked race."""
 
-    field_size: Series[Int] = pa.Field(ge=1)
+    field_size: Series[Int] = pa.Field(ge=1, description="runners that ran in the race")
     barrier: Series[Int] = pa.Field(nullable=True, ge=1)
     weight_kg: Series[float] = pa.Field(nullable=True, in_range=WEIGHT_KG)
     claim_kg: Series[float] = pa.Field(nullable=True, in_range=APPRENTICE_CLAIM_KG)
     margin_lengths: Series[float] = pa.Field(ge=0)
     starting_price: Series[float] = pa.Field(nullable=True, gt=1)
-    won: Series[Flag]
-    placed: Series[Flag]
+    won: Series[Flag] = pa.Field(description="the runner won (finish_position 1)")
+    placed: Series[Flag] = pa.Field(description="the runner finished 1st to 3rd")
 
     @pa.dataframe_check(error="field_size is the number of the race's form lines")
     def field_size_counts_the_lines(cls, df: pd.DataFrame) -> Series[bool]:
@@ -256,15 +350,17 @@ class HorseStartsSchema(_Contract):
     horse_code: Series[Text]
     entry_id: Series[Text]
     race_code: Series[Text] = pa.Field(nullable=True)
-    race_date: Series[pa.Date]
+    race_date: Series[pa.Date] = pa.Field(description="the date of the past start (any venue or state)")
     venue_code: Series[Text] = pa.Field(nullable=True)
-    venue_name: Series[Text] = pa.Field(nullable=True)
+    venue_name: Series[Text] = pa.Field(nullable=True, description="the venue of the past start")
     race_number: Series[Int] = pa.Field(nullable=True, ge=1, le=50)
     distance_m: Series[Int] = pa.Field(nullable=True, ge=700, le=7200)
     race_class: Series[Text] = pa.Field(nullable=True)
     track_condition: Series[Text] = pa.Field(nullable=True)
     track_rating: Series[Int] = pa.Field(nullable=True, ge=1, le=10)
-    runners_count: Series[Int] = pa.Field(nullable=True, ge=1, le=40)
+    runners_count: Series[Int] = pa.Field(
+        nullable=True, ge=1, le=40, description="runners in the past start's race"
+    )
     is_trial: Series[Flag]
     is_jumpout: Series[Flag]
     scratched: Series[Flag]
@@ -288,3 +384,18 @@ class HorseStartsSchema(_Contract):
 
 # Every table contract, for docs/data_contracts.md: the cell parsers' tables and the careers'.
 DOCUMENTED: dict[str, type[_Contract]] = {**SCHEMAS, "horse_starts": HorseStartsSchema}
+
+
+@cache
+def column_descriptions() -> dict[str, str]:
+    """Each contract column's description by name, for the UI's column schemas and the contracts doc.
+
+    A column means the same in every table (race_code, barrier, ...), so it is described once, where a
+    contract first declares it; a subclass narrowing its rules keeps that description.
+    """
+    described: dict[str, str] = {}
+    for model in DOCUMENTED.values():
+        for name, column in model.to_schema().columns.items():
+            if column.description:
+                described.setdefault(name, column.description)
+    return described

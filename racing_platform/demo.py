@@ -21,6 +21,7 @@ import pandas as pd
 
 from racing_platform.lib.backfill import BackfillProgress, BackfillReport, backfill, scoped_cells
 from racing_platform.lib.dagster_home import ensure_dagster_home
+from racing_platform.predictions.pricing import card_table, race_heading
 from racing_platform.settings import Scope, load_settings
 from racing_platform.warehouse.resource import Warehouse
 
@@ -164,30 +165,13 @@ def format_agreement(agreement: dict, provider: str) -> str:
 
 def format_card(card: pd.DataFrame, provider: str) -> str:
     """The next race as a punter reads it: the fundamental model (stage 1), the market and their blend
-    (the platform's price) side by side, with the blend's fair odds."""
+    (the platform's price) side by side, with the blend's fair odds; the same table as the predictions
+    preview in the UI (predictions/pricing.py)."""
     if card.empty:
         return "No priced race today in the demo's scope."
     head = card.iloc[0]
-    local = pd.Timestamp(head["start_time_utc"]).tz_convert(ZoneInfo(load_settings().timezone))
-    lines = [
-        f"{head['venue']} R{head['race_number']} — {head['race_name']} — {head['distance_m']} m "
-        f"{head['race_class']} — jumps {local:%H:%M} Sydney time (model {head['model_version']})",
-        f"{'No':>3} {'Horse':<22} {'Bar':>3} {'Jockey':<16} {'Kg':>5} {'Model %':>7} {'Mkt %':>6} "
-        f"{'Blend %':>7} {'Fair $':>7} {provider + ' $':>7}",
-    ]
-    for r in card.itertuples(index=False):
-        market = f"{r.market_price:7.2f}" if pd.notna(r.market_price) else f"{'-':>7}"
-        mprob = f"{100 * r.market_probability:6.1f}" if pd.notna(r.market_probability) else f"{'-':>6}"
-        lines.append(
-            f"{r.saddlecloth:>3} {str(r.horse_name)[:22]:<22} {_int(r.barrier):>3} "
-            f"{str(r.jockey_name)[:16]:<16} {r.weight_kg:5.1f} {100 * r.stage1_probability:7.1f} {mprob} "
-            f"{100 * r.win_probability:7.1f} {r.fair_odds:7.2f} {market}"
-        )
-    return "\n".join(lines)
-
-
-def _int(value) -> str:
-    return "-" if pd.isna(value) else str(int(value))
+    table = card_table(card, provider).to_string(index=False)
+    return f"{head['venue']} {race_heading(card)} (model {head['model_version']})\n{table}"
 
 
 def _value(metadata: dict, key: str) -> str:

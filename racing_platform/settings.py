@@ -43,8 +43,12 @@ class PlatformSettings:
     end_offset_days: int
     scope: Scope
     odds_provider: str
-    demo_scope: Scope
     demo_history_days: int
+
+    @property
+    def demo_scope(self) -> Scope:
+        """The demo covers the platform's one scope, so what it fills is what the UI's partitions count."""
+        return self.scope
 
 
 @lru_cache(maxsize=2)
@@ -58,6 +62,5 @@ def load_settings(path: str | None = None) -> PlatformSettings:
         end_offset_days=int(parts["end_offset_days"]),
         scope=Scope(frozenset(scope["states"]), frozenset(scope["tiers"]), include_trials),
         odds_provider=raw["market"]["odds_provider"],
-        demo_scope=Scope(frozenset(demo["states"]), frozenset(demo["tiers"]), include_trials),
         demo_history_days=int(demo["history_days"]),
     )

@@ -18,6 +18,9 @@ from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 
 from racing_platform.demo import CARD_ASSETS, run_demo
+from racing_platform.partitions import VENUE_DIMENSION
+from racing_platform.settings import load_settings
+from racing_platform.source.venues import load_venues
 from racing_platform.warehouse.resource import Warehouse
 
 TODAY = date(2025, 3, 1)  # a Saturday: VIC and NSW metro meetings
@@ -81,3 +84,19 @@ def test_the_demo_prices_today_and_leaves_its_runs_in_the_instance(tmp_path, mon
         priced_cells = instance.get_materialized_partitions(dg.AssetKey("predictions"))
         assert {key.split("|")[0] for key in priced_cells} == {TODAY.isoformat()}
         assert len(priced_cells) == demo.today_cells
+
+        # One scope: the venue dimension holds only venues the platform tracks, so the demo fills it.
+        venues = set(instance.get_dynamic_partitions(VENUE_DIMENSION))
+        scope, registry = load_settings().scope, load_venues()
+        assert venues and all(
+            scope.covers(registry.by_slug(v).state, registry.by_slug(v).tier, False, False) for v in venues
+        )
+        carded = {
+            key.split("|")[1] for key in instance.get_materialized_partitions(dg.AssetKey("race_cards"))
+        }
+        assert carded <= venues
+        # ... and the form book it built is complete: every day's form_book_complete passed.
+        complete = dg.AssetCheckKey(dg.AssetKey("form_book"), "form_book_complete")
+        verdicts = instance.event_log_storage.get_asset_check_execution_history(complete, limit=100)
+        by_day = {r.partition: r.status.value for r in verdicts if r.partition}
+        assert TODAY.isoformat() in by_day and set(by_day.values()) == {"SUCCEEDED"}, by_day

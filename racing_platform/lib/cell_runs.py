@@ -9,9 +9,11 @@ an `Outcome` per partition (per asset for a multi-asset). `record_run` turns the
   meeting `{"meeting": "none: ...", "dagster/row_count": 0}`. Metadata most partitions share (the
   empty cells') rides on the output; every other partition gets its own with
   `context.add_asset_metadata(..., partition_key=...)`. Range-wide facts use `run_`-prefixed keys.
-- per partition with something to judge, an `AssetCheckEvaluation` naming the partition (range runs;
-  a one-partition run carries its verdicts in the `MaterializeResult`), plus one summary
-  `AssetCheckResult` per check of the asset so that Dagster sees every check spec answered.
+- per partition with something to judge, an `AssetCheckEvaluation` naming the partition, in every run
+  (the check specs are unpartitioned, so an `AssetCheckResult` would carry no partition even in a
+  one-partition run), plus one summary `AssetCheckResult` per check of the asset (partition-less, WARN)
+  so that Dagster sees every check spec answered. The partition's evaluation is stored after the
+  summary's planned record, so it is the check's latest execution in the UI.
 - when a partition failed a blocking check: the written partitions are recorded one by one
   (`AssetMaterialization`), then `Failure(allow_retries=False)` names the blocked ones; their stored
   rows are kept and downstream steps of the run do not start.
@@ -117,9 +119,8 @@ def record_run(
         for asset, by_key in outcomes.items()
     }
     one_partition = len(run_keys) == 1
-    if not one_partition or any(blocked.values()):
-        for asset, by_key in outcomes.items():
-            yield from _partition_verdicts(dg.AssetKey.from_user_string(asset), by_key)
+    for asset, by_key in outcomes.items():
+        yield from _partition_verdicts(dg.AssetKey.from_user_string(asset), by_key)
     if any(blocked.values()):
         for asset, by_key in outcomes.items():
             for key, outcome in by_key.items():
@@ -133,7 +134,7 @@ def record_run(
             yield dg.MaterializeResult(
                 asset_key=asset,
                 metadata={**only.metadata, **run_metadata.get(asset, {})},
-                check_results=_check_results(context, asset, by_key, own=True),
+                check_results=_check_results(context, asset, by_key),
             )
             continue
         shared = _shared_metadata(by_key)
@@ -155,7 +156,7 @@ def record_run(
                 "run_partitions_judged": sum(bool(o.verdicts) for o in by_key.values()),
                 **run_metadata.get(asset, {}),
             },
-            check_results=_check_results(context, asset, by_key, own=False),
+            check_results=_check_results(context, asset, by_key),
         )
 
 
@@ -222,26 +223,14 @@ def _partition_verdicts(
 
 
 def _check_results(
-    context: dg.AssetExecutionContext, asset: str, by_key: Mapping[str, Outcome], *, own: bool
+    context: dg.AssetExecutionContext, asset: str, by_key: Mapping[str, Outcome]
 ) -> list[dg.AssetCheckResult]:
-    """Every check of `asset` answered: the one partition's own verdict (`own`), else a WARN summary."""
+    """Every check of `asset` answered for the run: a WARN summary of its partitions' verdicts."""
     asset_key = dg.AssetKey.from_user_string(asset)
     names = [spec.name for spec in context.assets_def.check_specs if spec.asset_key == asset_key]
     results = []
     for name in names:
         judged = [o.verdicts[name] for o in by_key.values() if name in o.verdicts]
-        if own and judged:
-            (verdict,) = judged
-            results.append(
-                dg.AssetCheckResult(
-                    asset_key=asset_key,
-                    check_name=name,
-                    passed=verdict.passed,
-                    severity=verdict.severity,
-                    metadata=verdict.metadata,
-                )
-            )
-            continue
         results.append(
             dg.AssetCheckResult(
                 asset_key=asset_key,

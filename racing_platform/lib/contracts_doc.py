@@ -56,15 +56,17 @@ def render() -> str:
         "a blocking asset check naming the rows and rules, and nothing is written (stored data is kept).",
         "",
     ]
+    described = contracts.column_descriptions()  # also the UI's column descriptions (lib/metadata.py)
     for table, model in contracts.DOCUMENTED.items():
         schema = model.to_schema()
         lines += [f"## `{table}` — `{model.__name__}`", ""]
         if model.__doc__:
             lines += [" ".join(model.__doc__.split()), ""]
-        lines += ["| column | dtype | nullable | rules |", "|---|---|---|---|"]
+        lines += ["| column | description | dtype | nullable | rules |", "|---|---|---|---|---|"]
         for name, column in schema.columns.items():
+            nullable = "yes" if column.nullable else "no"
             lines.append(
-                f"| `{name}` | {column.dtype} | {'yes' if column.nullable else 'no'} | {_rules(column)} |"
+                f"| `{name}` | {described.get(name, '')} | {column.dtype} | {nullable} | {_rules(column)} |"
             )
         table_rules = [f"unique together: {', '.join(schema.unique)}"] if schema.unique else []
         table_rules += [check.error or check.name for check in schema.checks]

@@ -2,15 +2,19 @@
 
 import logging
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
 
+from racing_platform.evaluation.plots import png_markdown
 from racing_platform.lib.failures import failures_by_class, step_location
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
+from racing_platform.model.plots import importance_png
 from racing_platform.model.registry import ModelVersion, list_versions
 from racing_platform.model.walk_forward import NotEnoughHistory, cutoffs_every, train_walk_forward
+from racing_platform.paths import data_dir
 from racing_platform.settings import load_settings
 from racing_platform.warehouse.resource import Warehouse
 
@@ -58,6 +62,10 @@ def train_win_model(
     except NotEnoughHistory as exc:
         raise dg.Failure(str(exc), allow_retries=False) from exc
     newest = versions[-1]
+    importance = feature_importance(newest)
+    png = importance_png(
+        importance.head(TOP_FEATURES), f"Stage 1 of {newest.version} (cutoff {newest.cutoff})"
+    )
     return dg.MaterializeResult(
         metadata={
             "model_version": newest.version,
@@ -67,8 +75,12 @@ def train_win_model(
             "trees": newest.params["iterations"],
             "blend_weight_stage1": round(newest.blend.stage1, 4),
             "blend_weight_market": round(newest.blend.market, 4),
-            **{k: v for k, v in newest.metrics.items() if isinstance(v, (int, float))},
-            "top_features": dg.MetadataValue.md(_importance(newest).to_markdown(index=False)),
+            **{k: _readable(v) for k, v in newest.metrics.items() if isinstance(v, (int, float))},
+            "feature_importance_plot": dg.MetadataValue.md(png_markdown(png, "feature importance")),
+            "feature_importance_plot_path": dg.MetadataValue.path(str(save_png(png, newest.version))),
+            "top_features": dg.MetadataValue.md(
+                importance.head(TOP_FEATURES).round(2).to_markdown(index=False)
+            ),
             "versions": dg.MetadataValue.md(
                 versions_table(list_versions(warehouse)).to_markdown(index=False)
             ),
@@ -76,8 +88,26 @@ def train_win_model(
     )
 
 
-def _importance(version: ModelVersion) -> pd.DataFrame:
-    return version.load().get_feature_importance(type="PredictionValuesChange", prettified=True).head(12)
+TOP_FEATURES = 15
+
+
+def feature_importance(version: ModelVersion) -> pd.DataFrame:
+    """Stage 1's features by importance (CatBoost's PredictionValuesChange, summing to 100), highest first."""
+    table = version.load().get_feature_importance(type="PredictionValuesChange", prettified=True)
+    return table.set_axis(["feature", "importance"], axis=1)
+
+
+def save_png(png: bytes, version: str) -> Path:
+    """The version's feature-importance plot as a file (data_dir()/model/<version>_importance.png)."""
+    path = data_dir() / "model" / f"{version}_importance.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    return path
+
+
+def _readable(value):
+    """Metrics at 4 decimals: the UI shows a float's every digit."""
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
@@ -93,9 +123,9 @@ def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
                 "w stage1": round(v.blend.stage1, 3),
                 "w market": round(v.blend.market, 3),
                 "window races": v.metrics.get("blend_window_races"),
-                "window LL stage1": v.metrics.get("blend_window_stage1_log_loss"),
-                "window LL blend": v.metrics.get("blend_window_blend_log_loss"),
-                "window LL market": v.metrics.get("blend_window_market_log_loss"),
+                "window LL stage1": _readable(v.metrics.get("blend_window_stage1_log_loss")),
+                "window LL blend": _readable(v.metrics.get("blend_window_blend_log_loss")),
+                "window LL market": _readable(v.metrics.get("blend_window_market_log_loss")),
             }
             for v in sorted(versions, key=lambda v: v.cutoff, reverse=True)
         ]

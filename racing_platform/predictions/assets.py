@@ -18,11 +18,18 @@ from racing_platform.lib.cell_runs import (
     where,
 )
 from racing_platform.lib.failures import failures_by_class
-from racing_platform.lib.metadata import frame_metadata
+from racing_platform.lib.metadata import table_metadata
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.model.registry import version_for
 from racing_platform.partitions import Cell, meeting_cells
-from racing_platform.predictions.pricing import card_hash, price_card
+from racing_platform.predictions.pricing import (
+    CARD_FACTS,
+    PREDICTION_DESCRIPTIONS,
+    card_hash,
+    local_time,
+    price_card,
+    race_card_markdown,
+)
 from racing_platform.settings import load_settings
 from racing_platform.warehouse.resource import Warehouse
 
@@ -81,6 +88,7 @@ def price_cells(warehouse: Warehouse, cells: Sequence[Cell], provider: str) -> d
         all_odds = conn.execute(_sql("cells_odds"), params).df()
         all_seen = conn.execute(_sql("cells_card_versions"), params).df()
         priced_before = rows_by_cell(conn.execute(_sql("cells_snapshot_prices"), params).df())
+        facts_of = rows_by_cell(conn.execute(_sql("cells_card_facts"), params).df())
         odds_of, seen_of = rows_by_cell(all_odds), rows_by_cell(all_seen)
         for cell in cells:
             features = features_of.get(cell)
@@ -120,11 +128,7 @@ def price_cells(warehouse: Warehouse, cells: Sequence[Cell], provider: str) -> d
                     keys["card_versions"].append(version)
                     frames["card_versions"].append(version.assign(first_seen_at=predicted_at))
             outcomes[str(cell)] = Outcome(
-                metadata={
-                    **frame_metadata(priced, preview_columns=PREVIEW),
-                    "model_version": model.version,
-                    "predicted_at": str(predicted_at),
-                },
+                metadata=card_metadata(priced, facts_of.get(cell), provider),
                 verdicts={"predictions_contract": verdict},
             )
         writing = {table: parts for table, parts in frames.items() if parts}
@@ -147,16 +151,39 @@ def snapshot_market(stored: pd.DataFrame | None, predicted_at: pd.Timestamp, pro
     return snapshot.assign(provider_code=provider, fetched_at=predicted_at)[columns]
 
 
-PREVIEW = [
-    "race_number",
-    "saddlecloth",
-    "horse_name",
-    "stage1_probability",
-    "win_probability",
-    "fair_odds",
-    "market_price",
-    "market_probability",
-]
+def card_metadata(priced: pd.DataFrame, facts: pd.DataFrame | None, provider: str) -> dict:
+    """A cell's snapshot as its materialization shows it: rows, columns, and the whole priced card by
+    race (pricing.race_card_markdown), its times on the venue's clock."""
+    if priced.empty:  # every runner of the card scratched: nothing to show
+        return {
+            **table_metadata(priced, PREDICTION_DESCRIPTIONS),
+            "preview": dg.MetadataValue.md("_no runner_"),
+        }
+    card = priced.merge(
+        (_no_facts() if facts is None else facts)[["race_code", "saddlecloth", *CARD_FACTS]],
+        how="left",
+        on=["race_code", "saddlecloth"],
+    )
+    zones = card["timezone"].dropna()
+    predicted_at = local_time(priced["predicted_at"].iloc[0], zones.iloc[0] if len(zones) else None)
+    races, priced_runners = card["race_code"].nunique(), int(card["market_price"].notna().sum())
+    header = (
+        f"Priced {predicted_at:%Y-%m-%d %H:%M %Z} with model {priced['model_version'].iloc[0]}: "
+        f"{races} races, {len(card)} runners ({priced_runners} with a {provider} price). Stage 1 is the "
+        f"fundamental model, Blend the platform's price (fair odds = 1 / blend), Market % the {provider} "
+        "price without its overround; times are the venue's."
+    )
+    return {
+        **table_metadata(priced, PREDICTION_DESCRIPTIONS),
+        "races": races,
+        "model_version": str(priced["model_version"].iloc[0]),
+        "predicted_at": predicted_at.isoformat(),
+        "preview": dg.MetadataValue.md(f"{header}\n\n{race_card_markdown(card, provider)}"),
+    }
+
+
+def _no_facts() -> pd.DataFrame:
+    return pd.DataFrame(columns=["race_code", "saddlecloth", *CARD_FACTS])
 
 
 def predictions_verdict(priced: pd.DataFrame, features: pd.DataFrame) -> Verdict:

@@ -9,6 +9,7 @@ import pandas as pd
 from racing_platform.model.blend import blend_probabilities, market_probability
 from racing_platform.model.registry import ModelVersion
 from racing_platform.model.training import win_probabilities
+from racing_platform.settings import load_settings
 
 # What makes two cards the same card: the field, not the odds (odds move all day).
 CARD_COLUMNS = [
@@ -88,3 +89,94 @@ def price_card(
     priced["card_hash"] = card_hash(features)
     priced["predicted_at"] = predicted_at
     return priced[PREDICTION_COLUMNS].sort_values(["race_number", "rank"]).reset_index(drop=True)
+
+
+# What the columns the pricing computes mean (the card's columns are described by the contracts).
+PREDICTION_DESCRIPTIONS = {
+    "stage1_probability": "stage 1's (the fundamental model's) win probability over the final field",
+    "win_probability": "the platform's price: the Benter blend of stage 1 and the market",
+    "rank": "the runner's rank in its race by the blend (1 = most likely winner)",
+    "fair_odds": "decimal odds at which a bet breaks even by the blend: 1 / win_probability",
+    "market_price": "the odds provider's last win price fetched at or before predicted_at",
+    "market_probability": "the market's probability: 1 / market_price over the race's priced runners "
+    "(overround removed); null when the runner has no price",
+    "model_version": "the win_model version that priced the card (trained before the day)",
+    "card_hash": "hash of the card's field (runners, barriers, weights, jockeys, scratchings)",
+    "predicted_at": "when this card content was first priced (UTC): the snapshot's key",
+}
+
+# A priced card as a racing user reads it: by race, each runner with the model, the blend and the
+# market side by side. The predictions preview and the demo's next race both print it.
+CARD_FACTS = [
+    "race_name",
+    "distance_m",
+    "race_class",
+    "start_time_utc",
+    "timezone",
+    "jockey_name",
+    "weight_kg",
+]
+
+
+def local_time(moment, zone: str | None) -> pd.Timestamp:
+    """A UTC moment on the venue's clock (the platform's calendar zone when the venue's is unknown)."""
+    known = isinstance(zone, str) and zone
+    return pd.Timestamp(moment).tz_convert(zone if known else load_settings().timezone)
+
+
+def race_heading(race: pd.DataFrame) -> str:
+    """`R3 Race name — 1200 m BM64 — jumps 14:35 AEDT`, from a race's card rows (CARD_FACTS)."""
+    head = race.iloc[0]
+    name = f" {head['race_name']}" if pd.notna(head["race_name"]) else ""
+    parts = [f"R{int(head['race_number'])}{name}"]
+    conditions = " ".join(
+        part
+        for part in (
+            f"{int(head['distance_m'])} m" if pd.notna(head["distance_m"]) else None,
+            str(head["race_class"]) if pd.notna(head["race_class"]) else None,
+        )
+        if part
+    )
+    if conditions:
+        parts.append(conditions)
+    if pd.notna(head["start_time_utc"]):
+        parts.append(f"jumps {local_time(head['start_time_utc'], head['timezone']):%H:%M %Z}")
+    return " — ".join(parts)
+
+
+def card_table(race: pd.DataFrame, provider: str) -> pd.DataFrame:
+    """A race's runners by saddlecloth as printed strings: an unpriced runner's market shows `-`."""
+    rows = race.sort_values("saddlecloth")
+    return pd.DataFrame(
+        {
+            "No": rows["saddlecloth"].map(_whole),
+            "Horse": rows["horse_name"].fillna("-"),
+            "Bar": rows["barrier"].map(_whole),
+            "Jockey": rows["jockey_name"].fillna("-"),
+            "Kg": rows["weight_kg"].map(lambda v: _number(v, "{:.1f}")),
+            "Stage 1 %": rows["stage1_probability"].map(lambda v: _number(100 * v, "{:.1f}")),
+            "Blend %": rows["win_probability"].map(lambda v: _number(100 * v, "{:.1f}")),
+            "Fair $": rows["fair_odds"].map(lambda v: _number(v, "{:.2f}")),
+            f"{provider} $": rows["market_price"].map(lambda v: _number(v, "{:.2f}")),
+            "Market %": rows["market_probability"].map(lambda v: _number(100 * v, "{:.1f}")),
+        }
+    ).reset_index(drop=True)
+
+
+def race_card_markdown(card: pd.DataFrame, provider: str) -> str:
+    """Every race of a priced card (PREDICTION_COLUMNS with CARD_FACTS): a heading and a table each."""
+    sections = []
+    for _, race in card.groupby("race_number", sort=True):
+        table = card_table(race, provider)
+        align = ["left" if column in ("Horse", "Jockey") else "right" for column in table.columns]
+        table = table.to_markdown(index=False, disable_numparse=True, colalign=align)
+        sections.append(f"**{race_heading(race)}**\n\n{table}")
+    return "\n\n".join(sections)
+
+
+def _whole(value) -> str:
+    return "-" if pd.isna(value) else str(int(value))
+
+
+def _number(value, spec: str) -> str:
+    return "-" if pd.isna(value) else spec.format(value)

@@ -8,6 +8,7 @@ anything is written or served to the features.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pandas as pd
 
@@ -95,3 +96,34 @@ def test_a_deterministic_error_in_form_lines_ends_the_step_at_once(platform_for,
     assert not result.success and time.monotonic() - began < 10
     assert f"form_lines [{DAY}]: CatalogException" in _failure(result)
     assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+
+
+def test_the_form_book_is_complete_unless_a_meeting_that_raced_has_no_form(platform_for, tiny_world):
+    platform, _ = _day_with_form(platform_for, tiny_world)
+    next_day = (RACE_DAY + timedelta(days=1)).isoformat()
+    with platform.warehouse.connect() as conn:  # two more tracked meetings that day, neither with form
+        for meet_code, venue, status in (
+            ("abandoned-1", "sandown", "Abandoned"),
+            ("unformed-1", "sale", "Final"),
+        ):
+            conn.execute(
+                f"INSERT INTO meetings SELECT * REPLACE ('{meet_code}' AS meet_code, '{venue}' AS "
+                "venue_slug) FROM meetings WHERE venue_slug = 'flemington' AND meeting_date = ?",
+                [RACE_DAY],
+            )
+            conn.execute(
+                f"INSERT INTO races SELECT * REPLACE ('{meet_code}' AS meet_code, '{venue}' AS venue_slug, "
+                f"race_code || '-{venue}' AS race_code, '{status}' AS race_status) "
+                "FROM races WHERE venue_slug = 'flemington' AND meeting_date = ?",
+                [RACE_DAY],
+            )
+
+    (complete,) = [
+        c for c in _check(platform.materialize([form_book], next_day), "form_book_complete") if c.partition
+    ]
+
+    assert not complete.passed and complete.partition == next_day
+    missing = complete.metadata["meetings_without_form"].value
+    assert (
+        "unformed-1" in missing and "abandoned-1" not in missing
+    )  # an abandoned meeting has no form to miss

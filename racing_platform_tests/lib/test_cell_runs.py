@@ -113,13 +113,20 @@ def test_a_blocked_cell_is_not_recorded_the_others_are_and_the_failure_names_it(
     assert result.asset_materializations_for_node("downstream") == []
 
 
-def test_a_single_cell_is_recorded_once_with_its_check(instance):
+def test_a_single_cell_is_recorded_once_with_its_check_naming_the_cell(instance):
     result = _run(instance, _written, CELLS[:1])
 
     assert result.success
     assert _recorded(result) == {CELLS[0]: {"cell": CELLS[0], "dagster/row_count": 1}}
-    (check,) = result.get_asset_check_evaluations()
-    assert check.passed and check.metadata["rows"].value == 1
+    (check,) = [e for e in result.get_asset_check_evaluations() if e.partition]
+    assert check.partition == CELLS[0] and check.passed and check.metadata["rows"].value == 1
+    # What the UI reads: the instance's check executions, the latest one the cell's own verdict.
+    check_key = dg.AssetCheckKey(KEY, CHECK)
+    history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=10)
+    assert [r.partition for r in history] == [CELLS[0], None]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])[check_key]
+    assert latest.partition == CELLS[0] and latest.status.value == "SUCCEEDED"
+    assert latest.event.dagster_event.event_specific_data.partition == CELLS[0]
 
 
 def test_an_outcome_for_a_partition_outside_the_run_fails_the_step_and_records_nothing(instance):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,7 +13,8 @@ import pandas as pd
 import pytest
 
 from racing_platform.evaluation.metrics import log_loss
-from racing_platform.model.assets import win_model
+from racing_platform.evaluation.plots import PNG_SIGNATURE
+from racing_platform.model.assets import feature_importance, win_model
 from racing_platform.model.blend import blend_probabilities, market_probability
 from racing_platform.model.registry import content_hash, get_version, list_versions, version_for
 from racing_platform.model.training import DEFAULT_PARAMS, FEATURES, training_rows, win_probabilities
@@ -137,3 +139,23 @@ def test_prices_use_the_newest_version_trained_before_the_day(history, tmp_path,
     assert version_for(warehouse, CUTOFF).version == early
     assert version_for(warehouse, SIGNAL_CUTOFF - timedelta(days=1)).version == early
     assert version_for(warehouse, SIGNAL_CUTOFF).version == history.model_version
+
+
+def test_the_materialization_shows_stage_1_s_feature_importance_as_a_plot(history, tmp_path, trainer):
+    version, metadata = trainer(history.copy_to(tmp_path / "racing.duckdb"), CUTOFF)
+
+    prefix = "![feature importance](data:image/png;base64,"
+    plot = metadata["feature_importance_plot"]
+    assert plot.startswith(prefix) and plot.endswith(")")
+    png = base64.b64decode(plot[len(prefix) : -1])
+    assert png.startswith(PNG_SIGNATURE) and len(png) > 5_000
+    assert Path(metadata["feature_importance_plot_path"]).read_bytes() == png
+    assert version in metadata["feature_importance_plot_path"]
+    importance = feature_importance(get_version(Warehouse(database=str(tmp_path / "racing.duckdb")), version))
+    assert set(importance["feature"]) <= set(FEATURES)
+    assert importance["importance"].sum() == pytest.approx(100, abs=0.01)
+    assert importance["importance"].is_monotonic_decreasing
+    assert importance["feature"].iloc[0] in metadata["top_features"]
+    # Numbers a person reads: metrics at 4 decimals at most.
+    floats = [v for v in metadata.values() if isinstance(v, float)]
+    assert floats and all(round(v, 4) == v for v in floats)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +19,7 @@ from racing_platform.features.assets import runner_features
 from racing_platform.model.assets import win_model
 from racing_platform.model.registry import get_version
 from racing_platform.partitions import VENUE_DIMENSION
-from racing_platform.predictions.assets import predictions
+from racing_platform.predictions.assets import card_metadata, predictions
 from racing_platform.predictions.pricing import price_card
 from racing_platform.settings import load_settings
 from racing_platform.simulator.testing import running_simulator
@@ -29,6 +30,7 @@ from racing_platform_tests.features.generated_history import RACE_DAY
 
 CARD_TO_PRICES = [raw_race_cards, race_cards, runner_features, predictions]
 PROVIDER = load_settings().odds_provider
+CARD_HEADER = ["No", "Horse", "Bar", "Jockey", "Kg", "Stage 1 %", "Blend %", "Fair $", "$", "Market %"]
 
 
 def late_scratching(world) -> pd.Series:
@@ -52,6 +54,7 @@ class FirstPricing:
     cell: str
     scratching: pd.Series
     checks: list[dg.AssetCheckEvaluation]
+    metadata: dict  # the predictions materialization's, as the UI shows it
 
     @property
     def clock(self) -> pd.Timestamp:
@@ -64,7 +67,7 @@ def first_pricing(history, tmp_path_factory) -> FirstPricing:
     scratching = late_scratching(history.world)
     directory = tmp_path_factory.mktemp("race_day")
     shutil.copyfile(history.database, directory / "racing.duckdb")
-    pricing = FirstPricing(directory / "racing.duckdb", f"{RACE_DAY}|{scratching.name}", scratching, [])
+    pricing = FirstPricing(directory / "racing.duckdb", f"{RACE_DAY}|{scratching.name}", scratching, [], {})
     with (
         pytest.MonkeyPatch.context() as env,
         dg.instance_for_test() as instance,
@@ -76,6 +79,9 @@ def first_pricing(history, tmp_path_factory) -> FirstPricing:
         result = platform.materialize(CARD_TO_PRICES, pricing.cell)
         assert result.success
         pricing.checks.extend(result.get_asset_check_evaluations())
+        (materialization,) = result.asset_materializations_for_node("predictions")
+        assert materialization.partition == pricing.cell
+        pricing.metadata.update(materialization.metadata)
     return pricing
 
 
@@ -103,8 +109,8 @@ def test_every_runner_is_priced_with_probabilities_that_sum_to_one(race_day, fir
     runners = race_day.platform.warehouse.query("SELECT * FROM runners WHERE meeting_date = ?", [RACE_DAY])
 
     assert priced["predicted_at"].nunique() == 1 and set(priced["model_version"]) == {history.model_version}
-    checks = [c.passed for c in first_pricing.checks if c.check_name == "predictions_contract"]
-    assert checks == [True]
+    checks = [(c.partition, c.passed) for c in first_pricing.checks if c.check_name == "predictions_contract"]
+    assert checks == [(race_day.cell, True), (None, True)]  # the cell's verdict, then the run's summary
     on_card = runners.loc[~runners["scratched"], ["race_code", "saddlecloth"]]
     assert sorted(map(tuple, priced[["race_code", "saddlecloth"]].to_numpy())) == sorted(
         map(tuple, on_card.to_numpy())
@@ -239,3 +245,90 @@ def test_a_broken_contract_fails_the_cell_and_writes_nothing(race_day):
     assert not result.get_asset_materialization_events()
     pd.testing.assert_frame_equal(race_day.prices(), stored)
     pd.testing.assert_frame_equal(race_day.platform.rows("card_versions"), versions)
+
+
+def _card_facts(warehouse: Warehouse, cell: str) -> pd.DataFrame:
+    day, venue = cell.split("|")
+    return warehouse.query(
+        "SELECT ru.race_code, ru.saddlecloth, ru.jockey_name, ru.weight_kg, ra.race_number, ra.race_name, "
+        "ra.distance_m, ra.race_class, ra.start_time_utc, ra.timezone FROM runners ru "
+        "JOIN races ra USING (race_code) WHERE ru.meeting_date = ? AND ru.venue_slug = ?",
+        [date.fromisoformat(day), venue],
+    )
+
+
+def _race_rows(preview: str, race_number: int) -> pd.DataFrame:
+    """The table under a race's heading in a markdown card, as strings."""
+    section = preview.split(f"**R{race_number} ", 1)[1].split("\n\n**R", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    return pd.DataFrame(rows, columns=header)
+
+
+def test_each_cell_s_materialization_shows_its_whole_priced_card_on_the_venue_s_clock(
+    race_day, first_pricing
+):
+    metadata, priced = first_pricing.metadata, race_day.prices()
+    facts = _card_facts(race_day.platform.warehouse, race_day.cell)
+    zone = facts["timezone"].iloc[0]
+    assert zone.startswith("Australia/")
+
+    assert metadata["dagster/row_count"].value == len(priced)
+    assert metadata["races"].value == priced["race_code"].nunique() > 1
+    predicted_at = pd.Timestamp(metadata["predicted_at"].value)
+    assert predicted_at == priced["predicted_at"].iloc[0]
+    assert (
+        predicted_at.utcoffset() == pd.Timestamp(predicted_at).tz_convert(zone).utcoffset() != pd.Timedelta(0)
+    )
+    preview = metadata["preview"].value
+    for race in facts.drop_duplicates("race_code").itertuples():
+        if race.race_code not in set(priced["race_code"]):
+            continue
+        jump = pd.Timestamp(race.start_time_utc).tz_convert(zone)
+        heading = f"**R{race.race_number} {race.race_name} — {race.distance_m} m {race.race_class} — jumps "
+        assert f"{heading}{jump:%H:%M %Z}**" in preview
+        rows = _race_rows(preview, race.race_number)
+        assert list(rows.columns) == [*CARD_HEADER[:-2], f"{PROVIDER} $", "Market %"]
+        runners = priced[priced["race_code"] == race.race_code].sort_values("saddlecloth")
+        assert rows["No"].astype(int).tolist() == runners["saddlecloth"].tolist()
+        assert rows["Horse"].tolist() == runners["horse_name"].tolist()
+        np.testing.assert_allclose(rows["Blend %"].astype(float), 100 * runners["win_probability"], atol=0.05)
+        np.testing.assert_allclose(rows[f"{PROVIDER} $"].astype(float), runners["market_price"], atol=0.005)
+        jockeys = facts[facts["race_code"] == race.race_code].set_index("saddlecloth")["jockey_name"]
+        assert rows["Jockey"].tolist() == jockeys.reindex(runners["saddlecloth"]).tolist()
+    # Columns: warehouse types and the contracts' (or the pricing's) descriptions.
+    columns = {c.name: c for c in metadata["dagster/column_schema"].value.columns}
+    assert list(columns) == list(priced.columns)
+    assert (columns["predicted_at"].type, columns["meeting_date"].type) == ("TIMESTAMPTZ", "DATE")
+    assert (columns["race_code"].type, columns["win_probability"].type) == ("VARCHAR", "DOUBLE")
+    assert columns["saddlecloth"].description == "the runner's number on the card (saddlecloth)"
+    assert "blend" in columns["win_probability"].description
+
+
+def test_a_race_with_an_unpriced_runner_shows_the_priced_runners_market(race_day, history):
+    warehouse = race_day.platform.warehouse
+    venue = race_day.cell.split("|")[1]
+    features = warehouse.query(
+        "SELECT * FROM runner_features WHERE meeting_date = ? AND venue_slug = ? "
+        "ORDER BY race_code, saddlecloth",
+        [RACE_DAY, venue],
+    )
+    odds = warehouse.query("SELECT * FROM odds WHERE meeting_date = ?", [RACE_DAY])
+    race = features[~features["scratched"]].iloc[0]["race_code"]
+    field = features[(features["race_code"] == race) & ~features["scratched"]]
+    unpriced = set(field["saddlecloth"].iloc[:3])  # 3 runners of the race lack a price
+    odds = odds[~((odds["race_code"] == race) & odds["saddlecloth"].isin(unpriced))]
+    priced = price_card(
+        features, odds, get_version(warehouse, history.model_version), PROVIDER, pd.Timestamp.now(tz="UTC")
+    )
+
+    facts = _card_facts(warehouse, race_day.cell).drop(columns=["race_number"])
+    preview = card_metadata(priced, facts, PROVIDER)["preview"].value
+
+    rows = _race_rows(preview, int(field["race_number"].iloc[0])).set_index("No")
+    dashes = rows.index.astype(int).isin(unpriced)
+    assert (rows.loc[dashes, [f"{PROVIDER} $", "Market %"]] == "-").all(axis=None)
+    market = rows.loc[~dashes, "Market %"].astype(float)
+    assert len(market) == len(field) - 3 and market.sum() == pytest.approx(100, abs=0.5)
+    assert (rows["Blend %"] != "-").all() and (rows["Stage 1 %"] != "-").all()

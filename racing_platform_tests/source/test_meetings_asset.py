@@ -123,7 +123,11 @@ def test_a_name_of_one_venue_with_the_code_of_another_fails_at_once_naming_both(
 
 @pytest.mark.parametrize(
     ("state", "zone", "partitions"),
-    [("WA", "Australia/Perth", ["hypothetical-downs"]), (None, None, [])],
+    [
+        ("NSW", "Australia/Sydney", ["hypothetical-downs"]),
+        ("WA", "Australia/Perth", []),  # the answer's state, outside the platform's scope (VIC, NSW)
+        (None, None, []),
+    ],
 )
 def test_an_unknown_venue_takes_state_and_zone_from_the_answer(listing, state, zone, partitions):
     def unknown(rows):
@@ -137,5 +141,5 @@ def test_an_unknown_venue_takes_state_and_zone_from_the_answer(listing, state, z
     row = listing.stored().iloc[0]
     assert row["venue_slug"] == "hypothetical-downs" and row["tier"] == "unknown"
     assert [None if pd.isna(row[c]) else row[c] for c in ("state", "timezone")] == [state, zone]
-    assert bool(row["tracked"]) is bool(partitions), "tracked only when the answer gives a state"
+    assert bool(row["tracked"]) is bool(partitions), "tracked only when the answer gives a state in scope"
     assert listing.venue_partitions() == partitions

@@ -1,7 +1,7 @@
 -- The latest priced snapshot of the next race to jump on $day (or the day's last race once all ran),
 -- with the card facts a punter reads next to the prices.
 WITH latest AS (
-    SELECT p.*, ra.start_time_utc, ra.race_name, ra.distance_m, ra.race_class, ra.venue,
+    SELECT p.*, ra.start_time_utc, ra.race_name, ra.distance_m, ra.race_class, ra.venue, ra.timezone,
            ru.jockey_name, ru.weight_kg
     FROM latest_predictions($day, $day) p
     JOIN races ra USING (race_code)
