@@ -48,6 +48,12 @@ def list_meetings(client, day: date) -> pd.DataFrame:
     return frame
 
 
+def tracked_meet_codes(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Each tracked venue's meet codes (a venue can race twice in a day)."""
+    tracked = frame[frame["tracked"].fillna(False).astype(bool)]
+    return {venue: sorted(codes.astype(str)) for venue, codes in tracked.groupby("venue_slug")["meet_code"]}
+
+
 def _tier(venue) -> str:
     return venue.tier if venue is not None and venue.tier else UNKNOWN_TIER
 
@@ -60,7 +66,16 @@ def _tier(venue) -> str:
     pool=DUCKDB_POOL,
     retry_policy=SOURCE_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[dg.AssetCheckSpec("meetings_contract", asset="meetings", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "meetings_contract",
+            asset="meetings",
+            blocking=True,
+            description="The day's listing honours MeetingsSchema (docs/data_contracts.md): one row per meet "
+            "code, venue slugs well formed, trial and jump-out flags set. A breach stores nothing and names "
+            "meeting, field and rule.",
+        )
+    ],
     description="Meetings racing.com lists for a day (all states). Registers each tracked meeting's venue "
     "as a `venue` partition. A cell of the date x venue grid with no tracked meeting here has no meeting.",
 )
@@ -126,6 +141,8 @@ def store_meetings(
                 "tracked_venues": dg.MetadataValue.json(
                     sorted(set(frame.loc[frame["tracked"], "venue_slug"]))
                 ),
+                # What the sensors poll for the day's cells (source/watch.py), read from this record.
+                "tracked_meet_codes": dg.MetadataValue.json(tracked_meet_codes(frame)),
             },
             verdicts={"meetings_contract": Verdict(True)},
         )

@@ -1,0 +1,99 @@
+"""weekly_retrain and daily_sweep evaluated on a real instance at a given scheduled time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from racing_platform.cards.sweep import daily_sweep
+from racing_platform.jobs import PRICE_CELL_ASSETS, RESULTS_ASSETS
+from racing_platform.model.schedules import weekly_retrain
+from racing_platform.partitions import VENUE_DIMENSION, Cell, meeting_cells
+from racing_platform.source.clock import racing_day
+from racing_platform.source.sensors import new_meetings_sensor
+from racing_platform_tests.worlds import RACE_MORNING
+
+SYDNEY = ZoneInfo("Australia/Sydney")
+
+
+def test_weekly_retrain_trains_the_version_whose_cutoff_is_the_scheduled_day():
+    with dg.instance_for_test() as instance:
+        monday = datetime(2026, 3, 9, 3, 0, tzinfo=SYDNEY)
+        request = weekly_retrain(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=monday)
+        )
+    assert request.run_config == {"ops": {"win_model": {"config": {"cutoff": "2026-03-09"}}}}
+    assert request.run_key == "retrain:2026-03-09"
+
+
+def materialize(instance, asset: str, partition: str, **metadata) -> None:
+    """A record stored now, as a run finishing now would store it."""
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset, partition=partition, metadata=metadata)
+    )
+
+
+def listed(instance, day: date, venues: list[str]) -> list[Cell]:
+    instance.add_dynamic_partitions(VENUE_DIMENSION, venues)
+    materialize(
+        instance,
+        "meetings",
+        day.isoformat(),
+        tracked_venues=dg.MetadataValue.json(venues),
+        tracked_meet_codes=dg.MetadataValue.json({v: [f"m-{v}"] for v in venues}),
+    )
+    return [Cell(day, v) for v in venues]
+
+
+def test_daily_sweep_requests_the_window_s_cells_missing_prices_or_results_once_each():
+    # Records are stamped with the wall clock, so the window's last day is the real today: its cells'
+    # results, fetched now, were fetched before the day ended (races may still be to run).
+    today = racing_day(datetime.now(SYDNEY)) + timedelta(days=1)
+    with dg.instance_for_test() as instance:
+        old = listed(instance, today - timedelta(days=9), ["flemington"])  # outside the window
+        done, unpriced = listed(instance, today - timedelta(days=2), ["flemington", "rosehill-gardens"])
+        (early,) = listed(instance, today - timedelta(days=1), ["sandown-hillside"])
+        for cell in (done, early):
+            materialize(instance, "predictions", str(cell.key))
+            materialize(instance, "race_results", str(cell.key))
+        scheduled = datetime.combine(today, datetime.min.time(), SYDNEY).replace(hour=5)
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
+        requests = daily_sweep(context)
+        again = daily_sweep(context)
+
+    by_key = {r.run_key: r for r in requests}
+    assert sorted(by_key) == [
+        f"sweep:{today}:price:{unpriced}",
+        f"sweep:{today}:results:{unpriced}",
+        f"sweep:{today}:results:{early}",
+    ]
+    price = by_key[f"sweep:{today}:price:{unpriced}"]
+    assert price.partition_key == str(unpriced.key)
+    assert price.asset_selection == [dg.AssetKey(a) for a in PRICE_CELL_ASSETS]
+    assert by_key[f"sweep:{today}:results:{early}"].asset_selection == [
+        dg.AssetKey(a) for a in RESULTS_ASSETS
+    ]
+    assert old[0] not in {Cell.from_key(r.partition_key) for r in requests}
+    # The same sweep evaluated twice asks for the same run keys: the second is deduplicated.
+    assert [r.run_key for r in again] == [r.run_key for r in requests]
+
+
+def test_daily_sweep_requests_a_cell_whose_pricing_failed(automation_for, tiny_world):
+    auto = automation_for(tiny_world, RACE_MORNING)
+    assert auto.run(auto.tick(new_meetings_sensor).run_requests[0]).success
+    flemington = next(r for r in auto.tick(new_meetings_sensor).run_requests if "flemington" in r.run_key)
+    assert not auto.run(flemington).success  # the hand-built world has no model to price with
+    status = auto.instance.get_status_by_partition(
+        dg.AssetKey("predictions"), [flemington.partition_key], meeting_cells
+    )
+    assert status == {flemington.partition_key: dg.AssetPartitionStatus.FAILED}
+
+    scheduled = datetime(2026, 3, 8, 5, 0, tzinfo=SYDNEY)
+    requests = daily_sweep(
+        dg.build_schedule_context(instance=auto.instance, scheduled_execution_time=scheduled)
+    )
+    priced = {r.partition_key for r in requests if r.run_key.startswith("sweep:2026-03-08:price:")}
+    # The failed cell, and the cells never priced (Sandown, Rosehill).
+    assert priced == {f"2026-03-07|{v}" for v in ("flemington", "rosehill-gardens", "sandown-hillside")}
