@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # source (~10 s each). Installs precompile the venv; the project's own modules may cache too.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test lint bench drills lock clean
+.PHONY: demo dev test lint bench drills lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml requirements.lock
 
 demo: $(STAMP)
 	$(BIN)/racing-platform demo
+
+# Simulator (clock running), dagster-webserver and dagster-daemon on 127.0.0.1 until Ctrl-C (docs/dev.md).
+dev: $(STAMP)
+	$(BIN)/racing-platform dev $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check racing_platform racing_platform_tests

@@ -9,6 +9,7 @@ import warnings
 import click
 import dagster as dg
 
+from racing_platform import dev as dev_platform
 from racing_platform.simulator.cli import simulator
 from racing_platform.source.cli import parse
 
@@ -53,6 +54,34 @@ def demo(seed: int, history_days: int | None) -> None:
         f"{result.seconds:.0f} s. Browse it: DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
         ".venv/bin/dagster dev  (then open http://127.0.0.1:3000)"
     )
+
+
+@main.command()
+@click.option(
+    "--port",
+    default=dev_platform.WEBSERVER_PORT,
+    show_default=True,
+    help="dagster-webserver port on 127.0.0.1.",
+)
+@click.option(
+    "--simulator-port",
+    default=dev_platform.SIMULATOR_PORT,
+    show_default=True,
+    help="Simulator port on 127.0.0.1 (8642 is the source client's default endpoint).",
+)
+@click.option("--seed", default=0, show_default=True, help="Simulator world seed.")
+@click.option(
+    "--now", default=None, help="Start the simulator's clock at this ISO instant (default: wall clock)."
+)
+def dev(port: int, simulator_port: int, seed: int, now: str | None) -> None:
+    """Simulator (clock running), dagster-webserver and dagster-daemon on 127.0.0.1 until Ctrl-C."""
+    try:
+        code = dev_platform.run_dev(
+            webserver_port=port, simulator_port=simulator_port, seed=seed, now=now, say=click.echo
+        )
+    except dev_platform.PortInUse as error:
+        raise click.ClickException(str(error)) from None
+    raise SystemExit(code)
 
 
 @main.command()
