@@ -51,8 +51,8 @@ def demo(seed: int, history_days: int | None) -> None:
     click.echo("")
     click.echo(
         f"{result.history_cells} history cells + {result.today_cells} today, {result.runs} Dagster runs, "
-        f"{result.seconds:.0f} s. Browse it: DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
-        ".venv/bin/dagster dev  (then open http://127.0.0.1:3000)"
+        f"{result.seconds:.0f} s. Browse it, and let the sensors run the racing day: make dev  (then open "
+        f"http://127.0.0.1:3000; instance {os.environ['DAGSTER_HOME']})"
     )
 
 
