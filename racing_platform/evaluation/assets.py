@@ -1,7 +1,7 @@
 """`simulator_truth`, `daily_evaluation` and `evaluation_summary`, and the plain functions they call.
 
 `evaluation_rows` builds the runner frame the metrics read (evaluation/metrics.py): for each resulted
-race with predictions, its final field with the race's latest prediction snapshot, the result (won,
+race with predictions, its final field with the race's prediction snapshot as of its jump, the result (won,
 SP) and the truth where stored, as the sources uniform, stage1, blend, market (at SP, overround
 removed) and oracle (truth). It refuses, as a hard failure naming race and version, to evaluate a
 race the pricing model was trained on. `evaluate_day` stores a day's metrics per source in table
@@ -68,7 +68,7 @@ FRAME_COLUMNS = [
     *SOURCES,
 ]
 SKIP_NOT_ONE_WINNER = "not exactly one winner (dead heat or incomplete result)"
-SKIP_UNPRICED_RUNNER = "a runner of the final field has no prediction in the latest snapshot"
+SKIP_UNPRICED_RUNNER = "a runner of the final field has no prediction in the snapshot as of the jump"
 
 
 class TrainingRaceEvaluatedError(ValueError):
@@ -90,8 +90,8 @@ class EvaluationRows:
     rows: pd.DataFrame
     skipped: dict[str, list[str]] = field(default_factory=dict)
     renormalised: list[str] = field(default_factory=list)
-    """Races whose latest snapshot priced runners that did not run (late scratchings): its probabilities
-    were rescaled to the final field."""
+    """Races whose snapshot as of the jump priced runners that did not run (late scratchings): its
+    probabilities were rescaled to the final field."""
     not_resulted: int = 0
     """Races with predictions and result rows but no finishing positions yet (not counted as skipped)."""
 
@@ -107,7 +107,7 @@ class EvaluationRows:
 def runner_frame(conn: duckdb.DuckDBPyConnection, start: date, end: date) -> EvaluationRows:
     """The runner frame of the resulted races dated start..end with predictions (see `evaluation_rows`),
     with the races skipped and why. Raises `TrainingRaceEvaluatedError` before anything is scored if a
-    race's latest snapshot was priced by a model whose training reached the race."""
+    race's snapshot as of the jump was priced by a model whose training reached the race."""
     raw = conn.execute(_sql("evaluation_rows"), {"start": start, "end": end}).df()
     guard_no_training_races(raw)
     if raw.empty:
@@ -147,8 +147,9 @@ def evaluation_rows(conn: duckdb.DuckDBPyConnection, start: date, end: date) -> 
     `blend`, `market`, `oracle` each sum to 1 per race (NaN for a race where the source is missing).
 
     A race counts when it has exactly one winner and every runner that ran has a prediction in the
-    race's latest snapshot (newest card version, then newest model). Never a race the model was
-    trained on: a violation raises `TrainingRaceEvaluatedError` naming race and version.
+    race's snapshot as of its jump (the newest priced before it, else its earliest; then the newest
+    model). Never a race the model was trained on: a violation raises `TrainingRaceEvaluatedError`
+    naming race and version.
     """
     return runner_frame(conn, start, end).rows
 

@@ -124,8 +124,10 @@ def local_time(moment, zone: str | None) -> pd.Timestamp:
     return pd.Timestamp(moment).tz_convert(zone if known else load_settings().timezone)
 
 
-def race_heading(race: pd.DataFrame) -> str:
-    """`R3 Race name — 1200 m BM64 — jumps 14:35 AEDT`, from a race's card rows (CARD_FACTS)."""
+def race_heading(race: pd.DataFrame, name_meeting: bool = False) -> str:
+    """`R3 Race name — 1200 m BM64 — jumps 14:35 AEDT`, from a race's card rows (CARD_FACTS); with
+    `name_meeting`, ` — meeting 5100003` after it: a cell holds every meeting at its venue that day, and
+    a venue racing twice has two R1s."""
     head = race.iloc[0]
     name = f" {head['race_name']}" if pd.notna(head["race_name"]) else ""
     parts = [f"R{int(head['race_number'])}{name}"]
@@ -141,6 +143,8 @@ def race_heading(race: pd.DataFrame) -> str:
         parts.append(conditions)
     if pd.notna(head["start_time_utc"]):
         parts.append(f"jumps {local_time(head['start_time_utc'], head['timezone']):%H:%M %Z}")
+    if name_meeting:
+        parts.append(f"meeting {head['meet_code']}")
     return " — ".join(parts)
 
 
@@ -164,13 +168,18 @@ def card_table(race: pd.DataFrame, provider: str) -> pd.DataFrame:
 
 
 def race_card_markdown(card: pd.DataFrame, provider: str) -> str:
-    """Every race of a priced card (PREDICTION_COLUMNS with CARD_FACTS): a heading and a table each."""
+    """Every race of a priced card (PREDICTION_COLUMNS with CARD_FACTS): a heading and a table each, in
+    jump order. A race is its race_code: a cell with two meetings (a venue racing twice in a day) has two
+    R1s, so each heading then names its meeting."""
+    name_meeting = card["meet_code"].nunique() > 1
+    order = card.sort_values(["start_time_utc", "meet_code", "race_number"], na_position="last")
     sections = []
-    for _, race in card.groupby("race_number", sort=True):
+    for race_code in order["race_code"].unique():
+        race = card[card["race_code"] == race_code]
         table = card_table(race, provider)
         align = ["left" if column in ("Horse", "Jockey") else "right" for column in table.columns]
         table = table.to_markdown(index=False, disable_numparse=True, colalign=align)
-        sections.append(f"**{race_heading(race)}**\n\n{table}")
+        sections.append(f"**{race_heading(race, name_meeting)}**\n\n{table}")
     return "\n\n".join(sections)
 
 

@@ -4,6 +4,8 @@ The day 2026-03-07 at flemington (versions: v1 cutoff 2026-03-01, v2 cutoff 2026
 
 * R1 (race 7001, 3 runners, saddlecloth 2 wins): blend 0.3/0.5/0.2, stage 1 0.4/0.4/0.2, SP 2.5/2.0/5.0,
   truth 0.2/0.6/0.2; an older snapshot (other probabilities) must be ignored.
+
+Every race jumps on its day at the JUMPS time (table races), after all its snapshots.
 * R2 (race 7002, 2 runners, saddlecloth 2 wins): blend 0.8/0.2, stage 1 0.5/0.5, SP 1.5/4.0, truth 0.3/0.7.
 * R3 (race 7003, 2 runners ran, only one priced): skipped.
 
@@ -22,6 +24,7 @@ from racing_platform.warehouse.resource import Warehouse
 DAY = date(2026, 3, 7)
 LEAKED_DAY = date(2026, 3, 5)
 VENUE = "flemington"
+JUMPS = {"7001": "01:15", "7002": "01:50", "7003": "02:25", "7051": "01:15"}  # UTC, on the race's day
 
 
 def hand_frame() -> pd.DataFrame:
@@ -93,6 +96,20 @@ def _results(race, number, runners, day=DAY) -> list[dict]:
     ]
 
 
+def _races(race, number, day=DAY, start=None) -> list[dict]:
+    """The race's row in races: its jump (start, else JUMPS on its day) decides which snapshot counts."""
+    return [
+        {
+            "meet_code": "9001",
+            "meeting_date": day,
+            "venue_slug": VENUE,
+            "race_code": race,
+            "race_number": number,
+            "start_time_utc": pd.Timestamp(start or f"{day}T{JUMPS[race]}", tz="UTC"),
+        }
+    ]
+
+
 def _insert(conn, table: str, rows: list[dict]) -> None:
     frame = pd.DataFrame(rows)
     conn.register("_rows", frame)
@@ -130,6 +147,11 @@ def fill(warehouse: Warehouse) -> None:
             + _predictions("7002", 2, [(1, 0.5, 0.8), (2, 0.5, 0.2)], "v1", "2026-03-06T22:00")
             + _predictions("7003", 3, [(1, 0.5, 1.0)], "v1", "2026-03-06T22:00")
             + _predictions("7051", 1, [(1, 0.5, 0.5), (2, 0.5, 0.5)], "v2", "2026-03-04T22:00", LEAKED_DAY),
+        )
+        _insert(
+            conn,
+            "races",
+            _races("7001", 1) + _races("7002", 2) + _races("7003", 3) + _races("7051", 1, LEAKED_DAY),
         )
         _insert(
             conn,

@@ -1,5 +1,6 @@
--- The latest priced snapshot of the next race to jump on $day (or the day's last race once all ran),
--- with the card facts a punter reads next to the prices.
+-- The next race to jump on $day (or the day's last race once all ran) as priced before its jump (the
+-- table macro latest_predictions: for a race still to run, its newest snapshot), with the card facts a
+-- punter reads next to the prices.
 WITH latest AS (
     SELECT p.*, ra.start_time_utc, ra.race_name, ra.distance_m, ra.race_class, ra.venue, ra.timezone,
            ru.jockey_name, ru.weight_kg

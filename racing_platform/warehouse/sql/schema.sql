@@ -436,16 +436,23 @@ CREATE TABLE IF NOT EXISTS evaluation_daily (
     evaluated_at TIMESTAMPTZ NOT NULL
 );
 
--- Each race's latest prediction snapshot among races dated first_day..last_day: the newest card version
--- priced by the newest model (a new model re-prices an unchanged card at the same predicted_at), with
--- its model's cutoff (null, and model_listed false, for a version model_versions does not list).
+-- Each race's prediction snapshot as of its jump, among races dated first_day..last_day: the newest card
+-- version priced before the race's start (races.start_time_utc). A snapshot priced after the jump (a late
+-- scratching in R7 re-prices the whole cell, R1-R6 included) saw the race run and the market after it, so
+-- it is never chosen over one priced before. A race with no snapshot before its start (history priced by
+-- a backfill after the fact, or a start the races table does not know) takes its earliest. Then the
+-- newest model (a new model re-prices an unchanged card at the same predicted_at), with its model's
+-- cutoff (null, and model_listed false, for a version model_versions does not list).
 CREATE OR REPLACE MACRO latest_predictions(first_day, last_day) AS TABLE
 SELECT * EXCLUDE (snapshot)
 FROM (
     SELECT p.*, mv.cutoff AS model_cutoff, mv.version IS NOT NULL AS model_listed,
-           rank() OVER (PARTITION BY p.race_code ORDER BY p.predicted_at DESC, mv.trained_at DESC NULLS LAST,
-                                                          p.model_version DESC) AS snapshot
+           rank() OVER (PARTITION BY p.race_code
+                        ORDER BY CASE WHEN p.predicted_at < ra.start_time_utc THEN p.predicted_at END
+                                     DESC NULLS LAST,
+                                 p.predicted_at, mv.trained_at DESC NULLS LAST, p.model_version DESC) AS snapshot
     FROM predictions p
+    LEFT JOIN races ra ON ra.race_code = p.race_code
     LEFT JOIN model_versions mv ON mv.version = p.model_version
     WHERE p.meeting_date BETWEEN first_day AND last_day
 )
