@@ -28,16 +28,16 @@ def _profile(profile: str | None) -> str:
 
 
 # Whether a profile's sensors and schedules run as soon as the code location loads.
-_AUTOMATION_RUNS = {"local": True}
+AUTOMATION_RUNNING = {"local": True}
 
 
 def default_sensor_status(profile: str | None = None) -> dg.DefaultSensorStatus:
-    running = _AUTOMATION_RUNS[_profile(profile)]
+    running = AUTOMATION_RUNNING[_profile(profile)]
     return dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
 
 
 def default_schedule_status(profile: str | None = None) -> dg.DefaultScheduleStatus:
-    running = _AUTOMATION_RUNS[_profile(profile)]
+    running = AUTOMATION_RUNNING[_profile(profile)]
     return dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
 
 
@@ -53,13 +53,18 @@ def _optional_env(name: str) -> dg.EnvVar | None:
 
 
 def resources_for(profile: str | None = None) -> dict:
-    if _profile(profile) == "local":
-        return {
-            "racing_com": RacingComResource(
-                graphql_url=_optional_env("RACING_COM_GRAPHQL_URL"),
-                api_key=_optional_env("RACING_COM_API_KEY"),
-            ),
-            "race_clock": RaceClock(graphql_url=_optional_env("RACING_COM_GRAPHQL_URL")),
-            "warehouse": Warehouse(database=duckdb_path()),
-        }
-    raise AssertionError("every profile of PROFILES has its resources")
+    return _RESOURCES[_profile(profile)]()
+
+
+def _local() -> dict:
+    return {
+        "racing_com": RacingComResource(
+            graphql_url=_optional_env("RACING_COM_GRAPHQL_URL"),
+            api_key=_optional_env("RACING_COM_API_KEY"),
+        ),
+        "race_clock": RaceClock(graphql_url=_optional_env("RACING_COM_GRAPHQL_URL")),
+        "warehouse": Warehouse(database=duckdb_path()),
+    }
+
+
+_RESOURCES = {"local": _local}

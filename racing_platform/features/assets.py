@@ -44,9 +44,6 @@ _daily = dict(
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"sql", "duckdb"},
 )
-# Fan-in from every venue's cell of a day: fire on any update without waiting for cells that will
-# never be materialized because they hold no meeting.
-_ROLL_UP = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 
 @dg.asset(
@@ -55,7 +52,6 @@ _ROLL_UP = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_de
         dg.AssetDep("race_results", partition_mapping=cell_to_day),
         dg.AssetDep("race_cards", partition_mapping=cell_to_day),
     ],
-    automation_condition=_ROLL_UP,
     check_specs=[
         dg.AssetCheckSpec(
             "form_lines_contract",
@@ -119,7 +115,6 @@ def _breach_verdict(breaches: pd.DataFrame) -> Verdict | None:
             "form_lines", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
         )
     ],
-    automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(
             "form_book_contract",
@@ -204,7 +199,6 @@ def _completeness(unformed: pd.DataFrame) -> Verdict:
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"sql", "duckdb"},
     deps=["race_cards", "horse_careers", dg.AssetDep("form_book", partition_mapping=cell_to_day)],
-    automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(
             "runner_features_contract",
