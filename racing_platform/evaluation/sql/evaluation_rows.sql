@@ -1,8 +1,8 @@
 -- The runners of the races dated $start..$end that have predictions: each race's final field (the
--- result rows of the horses that ran) with the race's latest prediction snapshot, its model version's
--- cutoff and the simulator's truth where stored (the latest snapshot: the table macro
--- latest_predictions in warehouse/sql/schema.sql). A runner of
--- the field without a prediction (or a truth row) comes back with NULLs: evaluation/assets.py decides.
+-- result rows of the horses that ran) with the race's prediction snapshot as of its jump (the newest
+-- priced before it, else the earliest: the table macro latest_predictions in warehouse/sql/schema.sql),
+-- its model version's cutoff and the simulator's truth where stored. A runner of the field without a
+-- prediction (or a truth row) comes back with NULLs: evaluation/assets.py decides.
 WITH latest AS (
     SELECT * FROM latest_predictions($start, $end)
 ),
