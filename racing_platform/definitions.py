@@ -8,7 +8,7 @@ import dagster as dg
 
 from racing_platform.cards.assets import race_cards_and_results, raw_race_cards
 from racing_platform.cards.sensors import late_changes_sensor, results_sensor
-from racing_platform.cards.sweep import daily_sweep
+from racing_platform.cards.sweep import daily_day_sweep, daily_sweep
 from racing_platform.careers.assets import horse_careers
 from racing_platform.evaluation.assets import daily_evaluation, evaluation_summary, simulator_truth
 from racing_platform.features.assets import form_book, form_lines, runner_features
@@ -54,7 +54,7 @@ defs = dg.Definitions(
     jobs=JOBS,
     # The racing day runs by itself: sensors request each stage explicitly (docs/automation.md).
     sensors=[dead_runs, new_meetings_sensor, late_changes_sensor, results_sensor],
-    schedules=[weekly_retrain, daily_sweep],
+    schedules=[weekly_retrain, daily_sweep, daily_day_sweep],
     resources=resources_for(),
     executor=dg.in_process_executor,
 )

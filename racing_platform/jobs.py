@@ -18,6 +18,7 @@ PRICE_CELL_ASSETS = [
     "predictions",
 ]
 RESULTS_ASSETS = ["raw_race_cards", "race_cards", "race_results", "simulator_truth"]
+CLOSE_DAY_ASSETS = ["form_lines", "form_book", "daily_evaluation"]
 
 # A day's listing: registers the venues of its tracked meetings.
 meetings_job = dg.define_asset_job(
@@ -43,7 +44,7 @@ results_job = dg.define_asset_job(
 # A settled day: its form lines, the form book the next day's features read, and its evaluation.
 close_day_job = dg.define_asset_job(
     "close_day_job",
-    selection=dg.AssetSelection.assets("form_lines", "form_book", "daily_evaluation"),
+    selection=dg.AssetSelection.assets(*CLOSE_DAY_ASSETS),
     description="Close a racing day once every cell is settled (results_sensor, daily_sweep).",
 )
 

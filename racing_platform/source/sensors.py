@@ -2,12 +2,22 @@
 
 Two stages, one cursor (docs/automation.md):
 
-A. racing.com's listing of today .. today + LOOKAHEAD_DAYS (one `GetMeetingByDate` a day): a day whose
-   tracked meet codes differ from the last ones requested gets a `meetings_job` run (run key
-   `meetings:<day>:<signature>`), and the venues not yet partitions are added in the same tick.
+A. racing.com's listing of the window's days (today .. today + LOOKAHEAD_DAYS that are `date` partitions
+   now; one `GetMeetingByDate` a day) against the day's stored `meetings` record: a day whose tracked
+   meet codes differ from the stored ones gets a `meetings_job` run (run key
+   `meetings:<day>:<signature>:<n>`, n counting the day's requests so a listing that comes back is
+   requested again), and the venues not yet partitions are added in the same tick. A listing already
+   requested is requested again only once its run finished without storing it (failed, cancelled),
+   at most MAX_ATTEMPTS times. A day whose tracked meetings all went while some are stored is listed
+   again too, so its stale cells stop being watched.
 B. the instance's `meetings` materializations of those days after the stored storage id: each tracked
    venue of the day not yet requested gets a `price_cell_job` run for its cell (run key
-   `price:<cell>`). A cell is priced only once `meetings` holds its day (raw_race_cards reads it).
+   `price:<cell>`). A cell is priced only once `meetings` holds its day (raw_race_cards reads it). A
+   first pricing whose run failed is requested again (`price:<cell>:<attempt>`), at most MAX_ATTEMPTS
+   runs in all.
+
+After MAX_ATTEMPTS failed runs the sensor logs a warning and leaves the day or cell to a person
+(docs/runbooks/sensor-stuck-or-skipping.md): retrying a bug forever would only hide it.
 
 A source outage (a transient fault) ends stage A where it happened: the days not polled keep their
 old signature, so the next tick requests them; the tick says which fault. Anything else (a parse
@@ -29,7 +39,17 @@ from racing_platform.partitions import VENUE_DIMENSION, Cell, venues
 from racing_platform.resources import default_sensor_status
 from racing_platform.source.clock import RaceClock
 from racing_platform.source.resource import RacingComResource
-from racing_platform.source.watch import LOOKAHEAD_DAYS, MEETINGS_ASSET, days_from, tick_id, tracked_listing
+from racing_platform.source.watch import (
+    LOOKAHEAD_DAYS,
+    MAX_ATTEMPTS,
+    MEETINGS_ASSET,
+    days_from,
+    newest_run,
+    partition_days,
+    stored_cells,
+    tick_id,
+    tracked_listing,
+)
 
 NEW_MEETINGS_INTERVAL_S = 10
 """Listing seen -> meetings run -> next tick prices: two ticks and two runs inside the 60 s target."""
@@ -42,9 +62,15 @@ class NewMeetingsCursor:
     """What was requested, for the days in the window only, and where the event log was read up to."""
 
     listings: dict[str, str] = field(default_factory=dict)
-    """day -> signature of the tracked meet codes a `meetings_job` run was requested for."""
+    """day -> signature of the tracked meet codes a `meetings_job` run was last requested for."""
+    listing_runs: dict[str, int] = field(default_factory=dict)
+    """day -> `meetings_job` runs requested for it (the run key's counter)."""
+    listing_attempts: dict[str, int] = field(default_factory=dict)
+    """day -> runs requested for its current signature, while that listing is not stored."""
     priced: dict[str, list[str]] = field(default_factory=dict)
     """day -> venues whose cell got a `price_cell_job` run."""
+    pricing: dict[str, int] = field(default_factory=dict)
+    """cell -> first-pricing runs requested, while none is known to have succeeded."""
     meetings_after: int | None = None
     """Storage id of the last `meetings` materialization read."""
 
@@ -55,10 +81,17 @@ class NewMeetingsCursor:
     def dump(self, first_day: date) -> str:
         """The cursor without days before the window: its size does not grow with the season."""
         keep = first_day.isoformat()
+
+        def recent(entries: dict) -> dict:
+            return {k: v for k, v in sorted(entries.items()) if k >= keep}
+
         return json.dumps(
             {
-                "listings": {d: s for d, s in sorted(self.listings.items()) if d >= keep},
-                "priced": {d: v for d, v in sorted(self.priced.items()) if d >= keep},
+                "listings": recent(self.listings),
+                "listing_runs": recent(self.listing_runs),
+                "listing_attempts": recent(self.listing_attempts),
+                "priced": recent(self.priced),
+                "pricing": recent(self.pricing),
                 "meetings_after": self.meetings_after,
             },
             sort_keys=True,
@@ -77,7 +110,10 @@ def check_new_meetings(
         today = race_clock.today()
     except TransientFault as exc:
         return dg.SensorResult(skip_reason=f"race clock unavailable, nothing polled: {exc}", cursor=cursor)
-    days = days_from(today, LOOKAHEAD_DAYS + 1)
+    days = partition_days(days_from(today, LOOKAHEAD_DAYS + 1))
+    stored: dict[str, list[str]] = {}
+    for cell, codes in stored_cells(instance, days).items():
+        stored.setdefault(cell.meeting_date.isoformat(), []).extend(codes)
     requests: list[dg.RunRequest] = []
     known = set(instance.get_dynamic_partitions(VENUE_DIMENSION))
     new_venues: list[str] = []
@@ -90,37 +126,76 @@ def check_new_meetings(
                 outage = exc
                 break
             key = day.isoformat()
-            if not listing.meet_codes or state.listings.get(key) == listing.signature:
+            if tuple(sorted(stored.get(key, []))) == listing.meet_codes:
+                state.listings[key] = listing.signature
+                state.listing_attempts.pop(key, None)
                 continue
+            if state.listings.get(key) == listing.signature:
+                run = newest_run(instance, meetings_job.name, key)
+                attempt = next_attempt(run, meetings_job.name, key, state.listing_attempts, log)
+                if attempt is None:
+                    continue
+            else:
+                attempt = 1
             new_venues += [v for v in listing.venues if v not in known]
             known.update(listing.venues)
+            runs = state.listing_runs[key] = state.listing_runs.get(key, 0) + 1
+            trigger = "new tracked meeting" if attempt == 1 else f"listing not stored, attempt {attempt}"
             requests.append(
                 dg.RunRequest(
                     job_name=meetings_job.name,
                     partition_key=key,
-                    run_key=f"meetings:{key}:{listing.signature}",
-                    tags={"racing/trigger": "new tracked meeting"},
+                    run_key=f"meetings:{key}:{listing.signature}:{runs}",
+                    tags={"racing/trigger": trigger},
                 )
             )
             state.listings[key] = listing.signature
+            state.listing_attempts[key] = attempt
     requests += cells_to_price(instance, days, state)
+    requests += failed_pricings(instance, days, state, log)
     partition_adds = [venues.build_add_request(new_venues)] if new_venues else []
     if outage is not None:
         log.warning(
             f"new_meetings_sensor: racing.com unavailable, unpolled days kept for the next tick: {outage}"
         )
+    first_day = days[0] if days else today
     if not requests:
         reason = f"racing.com unavailable: {outage}" if outage else "no new tracked meeting or stored listing"
-        return dg.SensorResult(skip_reason=reason, cursor=state.dump(days[0]))
+        return dg.SensorResult(skip_reason=reason, cursor=state.dump(first_day))
     return dg.SensorResult(
-        run_requests=requests, dynamic_partitions_requests=partition_adds, cursor=state.dump(days[0])
+        run_requests=requests, dynamic_partitions_requests=partition_adds, cursor=state.dump(first_day)
     )
+
+
+def next_attempt(
+    run: dg.DagsterRun | None, job_name: str, partition: str, attempts: dict[str, int], log: logging.Logger
+) -> int | None:
+    """The next attempt for a partition whose requested run (`run`, its newest) finished without doing
+    its work, or None.
+
+    None while that run is queued or in progress (or not launched yet), and once MAX_ATTEMPTS runs
+    failed: the partition is then marked given up (MAX_ATTEMPTS + 1) with one warning, left to a person.
+    """
+    if run is None or not run.is_finished:
+        return None
+    done = attempts.get(partition, 1)
+    if done >= MAX_ATTEMPTS:
+        if done == MAX_ATTEMPTS:
+            log.warning(
+                f"new_meetings_sensor: {job_name} for {partition} ended {run.status.value} after {done} "
+                f"attempts (last run {run.run_id}); not retried: docs/runbooks/sensor-stuck-or-skipping.md"
+            )
+            attempts[partition] = MAX_ATTEMPTS + 1
+        return None
+    return done + 1
 
 
 def cells_to_price(
     instance: dg.DagsterInstance, days: list[date], state: NewMeetingsCursor
 ) -> list[dg.RunRequest]:
     """Stage B: the window's `meetings` records after the cursor -> their tracked cells not yet requested."""
+    if not days:
+        return []
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(
             asset_key=MEETINGS_ASSET,
@@ -139,17 +214,44 @@ def cells_to_price(
             if venue in priced:
                 continue
             cell = Cell(date.fromisoformat(key), venue)
-            requests.append(
-                dg.RunRequest(
-                    job_name=price_cell_job.name,
-                    partition_key=str(cell.key),
-                    run_key=f"price:{cell}",
-                    tags={"racing/trigger": "meeting listed"},
-                )
-            )
+            requests.append(_price_request(cell, 1))
             priced.append(venue)
+            state.pricing[str(cell)] = 1
         state.meetings_after = record.storage_id
     return requests
+
+
+def failed_pricings(
+    instance: dg.DagsterInstance, days: list[date], state: NewMeetingsCursor, log: logging.Logger
+) -> list[dg.RunRequest]:
+    """The cells whose first pricing is pending: dropped once a run succeeded, requested again if it failed.
+
+    One newest-run read per pending cell (limit 1): only cells requested and not yet priced are read.
+    """
+    window = {d.isoformat() for d in days}
+    requests = []
+    for key in sorted(state.pricing):
+        cell = Cell.from_key(key)
+        run = newest_run(instance, price_cell_job.name, key)
+        if cell.meeting_date.isoformat() not in window or (
+            run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+        ):
+            del state.pricing[key]
+            continue
+        attempt = next_attempt(run, price_cell_job.name, key, state.pricing, log)
+        if attempt is not None:
+            requests.append(_price_request(cell, attempt))
+            state.pricing[key] = attempt
+    return requests
+
+
+def _price_request(cell: Cell, attempt: int) -> dg.RunRequest:
+    return dg.RunRequest(
+        job_name=price_cell_job.name,
+        partition_key=str(cell.key),
+        run_key=f"price:{cell}" if attempt == 1 else f"price:{cell}:{attempt}",
+        tags={"racing/trigger": "meeting listed" if attempt == 1 else f"pricing failed, attempt {attempt}"},
+    )
 
 
 @dg.sensor(

@@ -14,35 +14,55 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
 
-from racing_platform.partitions import Cell
+from racing_platform.partitions import Cell, racing_days
+from racing_platform.predictions.pricing import CARD_COLUMNS
 from racing_platform.settings import load_settings
 from racing_platform.source.assets import list_meetings, tracked_meet_codes
 from racing_platform.source.client import RacingComClient
-from racing_platform.source.parsers import RACES_FOR_MEET, parse_response
+from racing_platform.source.parsers import RACES_FOR_MEET, TABLE_COLUMNS, parse_response
 
 MEETINGS_ASSET = dg.AssetKey("meetings")
 LOOKAHEAD_DAYS = load_settings().end_offset_days
-"""Days after today a sensor polls: as far as `date` partitions reach (fields are published ahead)."""
+"""Days after today new_meetings_sensor considers (fields are published days ahead). Only those that are
+`date` partitions now are polled (`partition_days`): Dagster's window runs on the wall clock and with
+`end_offset=N` ends at the wall clock's today + N - 1, so on the wall clock the last day is dropped."""
+MAX_ATTEMPTS = 3
+"""Runs a sensor requests for one piece of work whose runs fail; then it logs and leaves it to a person."""
 ABANDONED = "Abandoned"
-# What makes a field: a change to any of these re-prices the meeting (odds are not the field).
-FIELD_COLUMNS = [
-    "race_number",
-    "saddlecloth",
-    "horse_code",
-    "scratched",
-    "barrier",
-    "jockey_code",
-    "emergency",
-]
+FIELD_COLUMNS = [c for c in CARD_COLUMNS if c in TABLE_COLUMNS["runners"]] + ["emergency"]
+"""What makes a field, the card pricing reads (predictions/pricing.py CARD_COLUMNS: runner, draw,
+weights, jockey, scratching) plus who is an emergency: a change to any of these re-prices the meeting
+(odds are not the field). Only the card columns a whole-meeting parse has (today: all of them)."""
 
 
 def days_from(first: date, count: int) -> list[date]:
     return [first + timedelta(days=n) for n in range(count)]
+
+
+def day_end(day: date) -> datetime:
+    """Midnight after `day` in the partitions' time zone: every meeting of the day is over."""
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(load_settings().timezone))
+
+
+def partition_days(days: Iterable[date]) -> list[date]:
+    """The `days` that are `date` partition keys now, the only days a run may be requested for.
+
+    Dagster decides which partitions exist by the wall clock, whatever the race clock says: a request
+    for a day past the window's end fails the whole tick (DagsterUnknownPartitionError).
+    """
+    return [day for day in days if racing_days.has_partition_key(day.isoformat())]
+
+
+def newest_run(instance: dg.DagsterInstance, job_name: str, partition: str) -> dg.DagsterRun | None:
+    """The newest run of `job_name` for one partition (one bounded read: limit 1, by partition tag)."""
+    runs = instance.get_runs(dg.RunsFilter(job_name=job_name, tags={"dagster/partition": partition}), limit=1)
+    return runs[0] if runs else None
 
 
 def tick_id(sensor_name: str) -> str:
@@ -176,8 +196,8 @@ def watch_meeting(client: RacingComClient, meet_code: str) -> MeetingWatch:
 
 
 def field_signature(runners: pd.DataFrame) -> str:
-    """A hash of the field: runners, scratchings, barriers, jockeys and emergencies, in race order."""
+    """A hash of the field (FIELD_COLUMNS), in race and saddlecloth order."""
     if runners.empty:
         return short_hash([])
-    rows = runners[FIELD_COLUMNS].sort_values(["race_number", "saddlecloth"])
+    rows = runners[FIELD_COLUMNS].sort_values(["race_code", "saddlecloth"])
     return short_hash(rows.astype(str).itertuples(index=False, name=None))

@@ -56,5 +56,11 @@ def test_the_schedules_target_retraining_and_the_cells_and_run_by_default():
         k.to_user_string() for k in REPOSITORY.get_job(sweep.job_name).asset_layer.selected_asset_keys
     }
     assert sweep_assets == JOB_ASSETS["price_cell_job"] | JOB_ASSETS["results_job"]
-    for schedule in (retrain, sweep):
+    day_sweep = REPOSITORY.get_schedule_def("daily_day_sweep")
+    day_sweep_assets = {
+        k.to_user_string() for k in REPOSITORY.get_job(day_sweep.job_name).asset_layer.selected_asset_keys
+    }
+    assert day_sweep_assets == JOB_ASSETS["meetings_job"] | JOB_ASSETS["close_day_job"]
+    for schedule in (retrain, sweep, day_sweep):
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+        assert schedule.execution_timezone == "Australia/Sydney"

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+
 import dagster as dg
+import pandas as pd
 import pytest
 
-from racing_platform.partitions import VENUE_DIMENSION, Cell
+from racing_platform.partitions import VENUE_DIMENSION, Cell, racing_days
+from racing_platform.simulator.world.model import World
+from racing_platform.source.clock import racing_day
 from racing_platform.source.sensors import new_meetings_sensor
+from racing_platform.source.watch import LOOKAHEAD_DAYS, MAX_ATTEMPTS
 from racing_platform_tests.automation.conftest import run_keys
 
 # 2026-03-05 23:00 in Sydney: Flemington and Sandown (later abandoned) are listed for 2026-03-07,
@@ -87,3 +94,97 @@ def test_a_wrong_answer_is_an_error_tick_not_a_skip(automation_for, tiny_world):
         auto.tick(new_meetings_sensor)
     assert "new_meetings_sensor" not in auto.cursors  # the failed tick stored no cursor
     assert auto.instance.get_dynamic_partitions(VENUE_DIMENSION) == []
+
+
+def shifted(world: World, days: int) -> World:
+    """`world` moved `days` days in time: every timestamp and local date."""
+
+    def move(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        for column in frame.columns:
+            if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+                frame[column] = frame[column] + pd.Timedelta(days=days)
+            elif len(frame) and all(isinstance(v, date) for v in frame[column]):
+                frame[column] = [v + timedelta(days=days) for v in frame[column]]
+        return frame
+
+    return dataclasses.replace(
+        world, meetings=move(world.meetings), races=move(world.races), entries=move(world.entries)
+    )
+
+
+def test_on_the_wall_clock_only_days_that_are_partitions_are_requested(automation_for, tiny_world):
+    # The race clock is the wall clock: Dagster's `date` partitions end at today + end_offset - 1, so a
+    # listing of today + end_offset (racing.com publishes that far ahead) must not be requested.
+    now = datetime.now(UTC)
+    today = racing_day(now)
+    last = today + timedelta(days=LOOKAHEAD_DAYS)
+    world = shifted(tiny_world, (last - date.fromisoformat(RACE_DAY)).days)
+    meetings = world.meetings.copy()
+    meetings["listed_at"] = pd.Timestamp(now) - pd.Timedelta(hours=1)  # every meeting listed by now
+    day_before = meetings[meetings["meeting_date"] == last].assign(
+        meet_code=lambda m: "6" + m["meet_code"].str[1:], meeting_date=last - timedelta(days=1)
+    )
+    world = dataclasses.replace(world, meetings=pd.concat([meetings, day_before], ignore_index=True))
+    auto = automation_for(world, now.isoformat())
+
+    tick = auto.tick(new_meetings_sensor)
+    assert [r.partition_key for r in tick.run_requests] == [(last - timedelta(days=1)).isoformat()]
+    assert all(racing_days.has_partition_key(r.partition_key) for r in tick.run_requests)
+    polled = {r["variables"].get("date") for r in auto.control.requests_log()}
+    assert last.isoformat() not in polled  # not even polled: nothing could be requested for it
+    assert auto.run(tick.run_requests[0]).success
+
+
+def test_a_listing_whose_run_failed_is_requested_again_up_to_the_cap(automation_for, tiny_world, capfd):
+    auto = automation_for(tiny_world, TWO_LISTED)
+    fail_listing = {"operation": "GetMeetingByDate_CD", "variables": {"date": RACE_DAY}}
+    keys = []
+    for _attempt in range(MAX_ATTEMPTS):
+        tick = auto.tick(new_meetings_sensor)
+        assert [r.partition_key for r in tick.run_requests] == [RACE_DAY]
+        keys += run_keys(tick)
+        # The run's own listing call is refused: the run fails, nothing is stored.
+        auto.control.queue_faults([{"kind": "graphql_error", "message": "Cannot query field"}], fail_listing)
+        assert not auto.run(tick.run_requests[0]).success
+    assert len(set(keys)) == MAX_ATTEMPTS  # each attempt a new run key, or Dagster would drop it
+    capfd.readouterr()
+    assert auto.tick(new_meetings_sensor).run_requests in (None, [])  # left to a person, with a warning
+    assert (
+        f"meetings_job for {RACE_DAY} ended FAILURE after {MAX_ATTEMPTS} attempts" in capfd.readouterr().err
+    )
+    assert auto.tick(new_meetings_sensor).run_requests in (None, [])
+
+
+def test_a_day_whose_stored_meetings_left_the_listing_is_listed_again(automation_for, tiny_world):
+    auto = automation_for(tiny_world, TWO_LISTED)
+    gone = "2026-03-08"  # nothing listed for it now, but a tracked meeting is stored
+    auto.instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            "meetings",
+            partition=gone,
+            metadata={
+                "tracked_venues": dg.MetadataValue.json(["flemington"]),
+                "tracked_meet_codes": dg.MetadataValue.json({"flemington": ["5199999"]}),
+            },
+        )
+    )
+    requested = {r.partition_key: r for r in auto.tick(new_meetings_sensor).run_requests}
+    assert gone in requested and requested[gone].job_name == "meetings_job"
+
+
+def test_a_failed_first_pricing_is_requested_again_up_to_the_cap(automation_for, tiny_world, capfd):
+    auto = automation_for(tiny_world, TWO_LISTED)
+    assert auto.run(auto.tick(new_meetings_sensor).run_requests[0]).success
+    cell = f"{RACE_DAY}|flemington"
+    keys = []
+    tick = auto.tick(new_meetings_sensor)
+    for _attempt in range(MAX_ATTEMPTS):
+        (pricing,) = [r for r in tick.run_requests if r.partition_key == cell]
+        keys.append(pricing.run_key)
+        assert not auto.run(pricing).success  # the hand-built world has no model to price with
+        capfd.readouterr()
+        tick = auto.tick(new_meetings_sensor)
+    assert keys == [f"price:{cell}", f"price:{cell}:2", f"price:{cell}:3"]
+    assert cell not in {r.partition_key for r in tick.run_requests or []}
+    assert f"price_cell_job for {cell} ended FAILURE after {MAX_ATTEMPTS} attempts" in capfd.readouterr().err

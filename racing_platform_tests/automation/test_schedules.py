@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from racing_platform.cards.sweep import daily_sweep
-from racing_platform.jobs import PRICE_CELL_ASSETS, RESULTS_ASSETS
+from racing_platform.cards.sweep import daily_day_sweep, daily_sweep
+from racing_platform.definitions import ASSETS, defs
+from racing_platform.jobs import CLOSE_DAY_ASSETS, JOBS, PRICE_CELL_ASSETS, RESULTS_ASSETS
 from racing_platform.model.schedules import weekly_retrain
 from racing_platform.partitions import VENUE_DIMENSION, Cell, meeting_cells
 from racing_platform.source.clock import racing_day
@@ -61,7 +62,6 @@ def test_daily_sweep_requests_the_window_s_cells_missing_prices_or_results_once_
         scheduled = datetime.combine(today, datetime.min.time(), SYDNEY).replace(hour=5)
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
         requests = daily_sweep(context)
-        again = daily_sweep(context)
 
     by_key = {r.run_key: r for r in requests}
     assert sorted(by_key) == [
@@ -76,8 +76,6 @@ def test_daily_sweep_requests_the_window_s_cells_missing_prices_or_results_once_
         dg.AssetKey(a) for a in RESULTS_ASSETS
     ]
     assert old[0] not in {Cell.from_key(r.partition_key) for r in requests}
-    # The same sweep evaluated twice asks for the same run keys: the second is deduplicated.
-    assert [r.run_key for r in again] == [r.run_key for r in requests]
 
 
 def test_daily_sweep_requests_a_cell_whose_pricing_failed(automation_for, tiny_world):
@@ -97,3 +95,37 @@ def test_daily_sweep_requests_a_cell_whose_pricing_failed(automation_for, tiny_w
     priced = {r.partition_key for r in requests if r.run_key.startswith("sweep:2026-03-08:price:")}
     # The failed cell, and the cells never priced (Sandown, Rosehill).
     assert priced == {f"2026-03-07|{v}" for v in ("flemington", "rosehill-gardens", "sandown-hillside")}
+
+
+def test_daily_day_sweep_lists_days_never_listed_and_closes_days_whose_cells_all_have_results():
+    # The window's days are over (before the real today), so results stored now came after them.
+    today = racing_day(datetime.now(SYDNEY))
+    never_listed, unclosed, closed = (today - timedelta(days=n) for n in (3, 2, 1))
+    with dg.instance_for_test() as instance:
+        for cell in listed(instance, unclosed, ["flemington", "rosehill-gardens"]):
+            materialize(instance, "race_results", str(cell.key))
+        (done,) = listed(instance, closed, ["flemington"])
+        materialize(instance, "race_results", str(done.key))
+        materialize(instance, "daily_evaluation", closed.isoformat())
+        scheduled = datetime.combine(today, datetime.min.time(), SYDNEY).replace(hour=5)
+        requests = daily_day_sweep(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
+        )
+        by_key = {r.run_key: r for r in requests}
+        assert sorted(by_key) == [f"sweep:{today}:close:{unclosed}", f"sweep:{today}:meetings:{never_listed}"]
+        assert by_key[f"sweep:{today}:close:{unclosed}"].asset_selection == [
+            dg.AssetKey(a) for a in CLOSE_DAY_ASSETS
+        ]
+
+        # A day with a cell whose results were never fetched is not closed (daily_sweep fetches them).
+        listed(instance, unclosed, ["flemington", "rosehill-gardens", "sandown-hillside"])
+        requests = daily_day_sweep(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
+        )
+        assert [r.run_key for r in requests] == [f"sweep:{today}:meetings:{never_listed}"]
+
+        # Its target resolves to one job: every asset it requests shares the `date` partitions.
+        repository = dg.Definitions(
+            assets=ASSETS, jobs=JOBS, schedules=[daily_day_sweep], resources=defs.resources
+        ).get_repository_def()
+        assert repository.get_job(daily_day_sweep.job_name).partitions_def is not None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date, timedelta
 
 import dagster as dg
 
 from racing_platform.cards.sensors import late_changes_sensor, results_sensor
-from racing_platform.source.sensors import new_meetings_sensor
+from racing_platform.source.sensors import MATERIALIZATIONS_PER_TICK, new_meetings_sensor
 from racing_platform_tests.worlds import RACE_MORNING
 
 SENSORS = [new_meetings_sensor, late_changes_sensor, results_sensor]
@@ -28,6 +29,19 @@ def a_season_of_meetings(instance: dg.DagsterInstance, days: int = 365) -> None:
                 },
             )
         )
+
+
+def listed(instance: dg.DagsterInstance, day: date, venue: str) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            "meetings",
+            partition=day.isoformat(),
+            metadata={
+                "tracked_venues": dg.MetadataValue.json([venue]),
+                "tracked_meet_codes": dg.MetadataValue.json({venue: ["5100002"]}),
+            },
+        )
+    )
 
 
 def tick_seconds(auto) -> float:
@@ -58,3 +72,33 @@ def test_ticks_do_not_read_or_slow_down_with_a_season_of_history(automation_for,
     print(f"three ticks: {bare:.2f} s bare, {with_history:.2f} s with a season of history")
     assert with_history < 2 * bare + 1.0
     assert with_history < 10.0  # far inside Dagster's 60 s sensor limit
+
+
+def test_the_stored_storage_id_cursor_skips_the_window_s_records_already_read(automation_for, tiny_world):
+    auto = automation_for(tiny_world, RACE_MORNING)
+    window = [date(2026, 3, 7) + timedelta(days=n) for n in range(3)]
+    # More records of the window's days than one tick reads: re-listings, each naming one tracked cell.
+    for n in range(MATERIALIZATIONS_PER_TICK + 100):
+        listed(auto.instance, window[n % 3], "flemington")
+    ids = [
+        r.storage_id
+        for r in auto.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("meetings")), limit=1000, ascending=True
+        ).records
+    ]
+
+    def priced(result) -> list[str]:
+        return [r.partition_key for r in result.run_requests or [] if r.job_name == "price_cell_job"]
+
+    first = auto.tick(new_meetings_sensor)
+    assert sorted(priced(first)) == [f"{d}|flemington" for d in window]
+    assert (
+        json.loads(auto.cursors["new_meetings_sensor"])["meetings_after"]
+        == ids[MATERIALIZATIONS_PER_TICK - 1]
+    )
+    assert priced(auto.tick(new_meetings_sensor)) == []  # the rest read, nothing new to price
+    assert json.loads(auto.cursors["new_meetings_sensor"])["meetings_after"] == ids[-1]
+
+    # A new listing after the cursor is read; none of the records before it is read again.
+    listed(auto.instance, window[0], "sandown-hillside")
+    assert priced(auto.tick(new_meetings_sensor)) == [f"{window[0]}|sandown-hillside"]
