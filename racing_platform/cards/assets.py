@@ -44,7 +44,7 @@ from racing_platform.lib.cell_runs import (
     where,
 )
 from racing_platform.lib.failures import failures_by_class
-from racing_platform.lib.metadata import frame_metadata
+from racing_platform.lib.metadata import frame_metadata, table_schema
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, SOURCE_RETRY, WAREHOUSE_RETRY
 from racing_platform.partitions import Cell, cell_to_day, meeting_cells
 from racing_platform.source.client import RacingComClient
@@ -205,6 +205,7 @@ def _warning(rows: pd.DataFrame, problem: str) -> Verdict:
     group_name="cards",
     owners=OWNERS,
     kinds={"graphql", "duckdb"},
+    metadata={"dagster/column_schema": table_schema("raw_race_cards")},
     retry_policy=SOURCE_RETRY,
     deps=[dg.AssetDep("meetings", partition_mapping=cell_to_day)],
     check_specs=[
@@ -374,6 +375,7 @@ def _breach_verdict(breaches: pd.DataFrame) -> Verdict:
             deps=_from_raw,
             owners=OWNERS,
             kinds={"pandas", "duckdb"},
+            metadata={"dagster/column_schema": table_schema("runners")},
             description="Parsed races and pre-race fields of a cell (runners, barriers, weights, claims, "
             "jockeys, trainers, scratchings), odds at fetch time and their moves. Tables races, runners, "
             "odds, odds_flucs.",
@@ -383,6 +385,7 @@ def _breach_verdict(breaches: pd.DataFrame) -> Verdict:
             deps=_from_raw,
             owners=OWNERS,
             kinds={"pandas", "duckdb"},
+            metadata={"dagster/column_schema": table_schema("results")},
             description="Finishing positions, margins, starting prices and winning times of a cell's run "
             "races.",
         ),

@@ -11,6 +11,7 @@ import dagster as dg
 from racing_platform.careers.fetch import CONTRACT_CHECK, fetch_careers
 from racing_platform.lib.cell_runs import cells_of, record_run, where
 from racing_platform.lib.failures import failures_by_class
+from racing_platform.lib.metadata import table_schema
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, SOURCE_RETRY
 from racing_platform.partitions import cell_to_day, meeting_cells
 from racing_platform.source.resource import RacingComResource
@@ -24,6 +25,7 @@ from racing_platform.warehouse.resource import Warehouse
     group_name="careers",
     owners=OWNERS,
     kinds={"graphql", "duckdb"},
+    metadata={"dagster/column_schema": table_schema("horse_starts")},
     retry_policy=SOURCE_RETRY,
     deps=["race_cards", dg.AssetDep("meetings", partition_mapping=cell_to_day)],
     check_specs=[

@@ -40,6 +40,7 @@ from racing_platform.evaluation.plots import calibration_png, png_markdown
 from racing_platform.evaluation.truth import capture_truth, graphql_url_of
 from racing_platform.lib.cell_runs import Outcome, Verdict, cells_of, nothing_there, record_run, where
 from racing_platform.lib.failures import failures_by_class, step_location
+from racing_platform.lib.metadata import table_schema
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, SOURCE_RETRY, WAREHOUSE_RETRY
 from racing_platform.partitions import cell_to_day, meeting_cells, racing_days
 from racing_platform.paths import data_dir
@@ -477,6 +478,7 @@ def _reliability_md(table: pd.DataFrame) -> str:
     group_name="evaluation",
     owners=OWNERS,
     kinds={"http", "duckdb"},
+    metadata={"dagster/column_schema": table_schema("simulator_truth")},
     pool=DUCKDB_POOL,
     retry_policy=SOURCE_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -508,6 +510,7 @@ class DailyEvaluationConfig(dg.Config):
     group_name="evaluation",
     owners=OWNERS,
     kinds={"pandas", "duckdb"},
+    metadata={"dagster/column_schema": table_schema("evaluation_daily")},
     pool=DUCKDB_POOL,
     retry_policy=WAREHOUSE_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -27,7 +27,7 @@ from racing_platform.lib.cell_runs import (
     where,
 )
 from racing_platform.lib.failures import failures_by_class
-from racing_platform.lib.metadata import frame_metadata
+from racing_platform.lib.metadata import frame_metadata, table_schema
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.partitions import Cell, cell_to_day, meeting_cells, racing_days
 from racing_platform.warehouse.resource import Warehouse
@@ -48,6 +48,7 @@ _daily = dict(
 
 @dg.asset(
     **_daily,
+    metadata={"dagster/column_schema": table_schema("form_lines")},
     deps=[
         dg.AssetDep("race_results", partition_mapping=cell_to_day),
         dg.AssetDep("race_cards", partition_mapping=cell_to_day),
@@ -110,6 +111,7 @@ def _breach_verdict(breaches: pd.DataFrame) -> Verdict | None:
 
 @dg.asset(
     **_daily,
+    metadata={"dagster/column_schema": table_schema("form_lines")},  # the book is form_lines' rows before D
     deps=[
         dg.AssetDep(
             "form_lines", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
@@ -198,6 +200,7 @@ def _completeness(unformed: pd.DataFrame) -> Verdict:
     retry_policy=WAREHOUSE_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"sql", "duckdb"},
+    metadata={"dagster/column_schema": table_schema("runner_features")},
     deps=["race_cards", "horse_careers", dg.AssetDep("form_book", partition_mapping=cell_to_day)],
     check_specs=[
         dg.AssetCheckSpec(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from racing_platform.evaluation.plots import png_markdown
 from racing_platform.lib.failures import failures_by_class, step_location
+from racing_platform.lib.metadata import table_schema
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.model.plots import importance_png
 from racing_platform.model.registry import ModelVersion, list_versions
@@ -35,6 +36,7 @@ def _today() -> date:
     group_name="model",
     owners=OWNERS,
     kinds={"catboost", "duckdb"},
+    metadata={"dagster/column_schema": table_schema("model_versions")},
     pool=DUCKDB_POOL,
     retry_policy=WAREHOUSE_RETRY,
     deps=["runner_features", "race_results"],

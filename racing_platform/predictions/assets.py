@@ -18,7 +18,7 @@ from racing_platform.lib.cell_runs import (
     where,
 )
 from racing_platform.lib.failures import failures_by_class
-from racing_platform.lib.metadata import table_metadata
+from racing_platform.lib.metadata import table_schema
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, WAREHOUSE_RETRY
 from racing_platform.model.registry import version_for
 from racing_platform.partitions import Cell, meeting_cells
@@ -41,6 +41,7 @@ SUM_TOLERANCE = 1e-6
     group_name="predictions",
     owners=OWNERS,
     kinds={"catboost", "duckdb"},
+    metadata={"dagster/column_schema": table_schema("predictions", PREDICTION_DESCRIPTIONS)},
     pool=DUCKDB_POOL,
     retry_policy=WAREHOUSE_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -152,11 +153,11 @@ def snapshot_market(stored: pd.DataFrame | None, predicted_at: pd.Timestamp, pro
 
 
 def card_metadata(priced: pd.DataFrame, facts: pd.DataFrame | None, provider: str) -> dict:
-    """A cell's snapshot as its materialization shows it: rows, columns, and the whole priced card by
+    """A cell's snapshot as its materialization shows it: rows and the whole priced card by
     race (pricing.race_card_markdown), its times on the venue's clock."""
     if priced.empty:  # every runner of the card scratched: nothing to show
         return {
-            **table_metadata(priced, PREDICTION_DESCRIPTIONS),
+            "dagster/row_count": len(priced),
             "preview": dg.MetadataValue.md("_no runner_"),
         }
     card = priced.merge(
@@ -174,7 +175,7 @@ def card_metadata(priced: pd.DataFrame, facts: pd.DataFrame | None, provider: st
         "price without its overround; times are the venue's."
     )
     return {
-        **table_metadata(priced, PREDICTION_DESCRIPTIONS),
+        "dagster/row_count": len(priced),
         "races": races,
         "model_version": str(priced["model_version"].iloc[0]),
         "predicted_at": predicted_at.isoformat(),

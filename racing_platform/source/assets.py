@@ -9,7 +9,7 @@ import pandas as pd
 from racing_platform import contracts
 from racing_platform.lib.cell_runs import Outcome, Verdict, record_run, where
 from racing_platform.lib.failures import failures_by_class
-from racing_platform.lib.metadata import frame_metadata
+from racing_platform.lib.metadata import frame_metadata, table_schema
 from racing_platform.lib.policies import DUCKDB_POOL, OWNERS, SOURCE_RETRY
 from racing_platform.lib.validation import contract_failures
 from racing_platform.partitions import VENUE_DIMENSION, racing_days
@@ -62,6 +62,7 @@ def _tier(venue) -> str:
     partitions_def=racing_days,
     group_name="source",
     kinds={"graphql", "duckdb"},
+    metadata={"dagster/column_schema": table_schema("meetings")},
     owners=OWNERS,
     pool=DUCKDB_POOL,
     retry_policy=SOURCE_RETRY,

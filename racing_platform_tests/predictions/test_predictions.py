@@ -297,10 +297,14 @@ def test_each_cell_s_materialization_shows_its_whole_priced_card_on_the_venue_s_
         np.testing.assert_allclose(rows[f"{PROVIDER} $"].astype(float), runners["market_price"], atol=0.005)
         jockeys = facts[facts["race_code"] == race.race_code].set_index("saddlecloth")["jockey_name"]
         assert rows["Jockey"].tolist() == jockeys.reindex(runners["saddlecloth"]).tolist()
-    # Columns: warehouse types and the contracts' (or the pricing's) descriptions.
-    columns = {c.name: c for c in metadata["dagster/column_schema"].value.columns}
+    # Columns: on the asset's definition (not on each partition's materialization), with the
+    # warehouse's types and the contracts' (or the pricing's) descriptions.
+    assert "dagster/column_schema" not in metadata
+    schema = predictions.specs_by_key[predictions.key].metadata["dagster/column_schema"]
+    columns = {c.name: c for c in schema.columns}
     assert list(columns) == list(priced.columns)
-    assert (columns["predicted_at"].type, columns["meeting_date"].type) == ("TIMESTAMPTZ", "DATE")
+    assert columns["predicted_at"].type == "TIMESTAMP WITH TIME ZONE"  # DuckDB's name of TIMESTAMPTZ
+    assert columns["meeting_date"].type == "DATE"  # not pandas' datetime64
     assert (columns["race_code"].type, columns["win_probability"].type) == ("VARCHAR", "DOUBLE")
     assert columns["saddlecloth"].description == "the runner's number on the card (saddlecloth)"
     assert "blend" in columns["win_probability"].description
