@@ -37,7 +37,7 @@ SIZES = {
     "month": Size(7, 3, 30, date(2026, 3, 7), 1_000_000, True),
     "season": Size(7, 3, 365, date(2026, 7, 31), 1_000_000, True),
 }
-BENCHMARKS = ("source", "features", "world", "backfill", "drills", "model")
+BENCHMARKS = ("source", "features", "world", "backfill", "drills", "model", "racing_day")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, help="backfill days (default: by size)")
     parser.add_argument("--last-day", type=date.fromisoformat, help="backfill's last day (default: by size)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=1, help="racing_day: rounds of the scenario")
     parser.add_argument("--log", help="where stderr goes (default: a new file in the temp folder)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object, last")
     args = parser.parse_args(argv)
@@ -89,6 +90,10 @@ def main(argv: list[str] | None = None) -> None:
             figures.update(
                 model.run(seed=args.seed, scope=_scope(args.states, args.tiers), today=date.today())
             )
+        elif name == "racing_day":
+            from racing_platform.benchmarks import racing_day
+
+            figures.update(racing_day.run(seed=args.seed, rounds=args.rounds))
         elif name == "drills":
             from racing_platform.benchmarks import drills
 
