@@ -41,10 +41,10 @@ class Automation:
 
     def tick(self, sensor: dg.SensorDefinition) -> dg.SensorResult:
         """One tick from the stored cursor, on a fresh context (a restart loses nothing but the process)."""
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=self.instance, cursor=self.cursors.get(sensor.name), resources=self.resources
-        )
-        result = sensor(context)
+        ) as context:
+            result = sensor(context)
         self.cursors[sensor.name] = result.cursor
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))

@@ -57,11 +57,10 @@ def test_a_listed_day_prices_each_tracked_cell_once_and_a_restart_requests_nothi
         assert Cell.from_key(request.partition_key).venue_slug in registered
 
     # A restart: a fresh context given the stored cursor re-requests nothing.
-    restarted = new_meetings_sensor(
-        dg.build_sensor_context(
-            instance=auto.instance, cursor=auto.cursors["new_meetings_sensor"], resources=auto.resources
-        )
-    )
+    with dg.build_sensor_context(
+        instance=auto.instance, cursor=auto.cursors["new_meetings_sensor"], resources=auto.resources
+    ) as context:
+        restarted = new_meetings_sensor(context)
     assert restarted.run_requests in (None, [])
     assert restarted.dynamic_partitions_requests in (None, [])
 

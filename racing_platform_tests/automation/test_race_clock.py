@@ -36,15 +36,17 @@ def test_a_simulator_that_does_not_answer_skips_the_tick_naming_it(monkeypatch, 
         url = f"http://127.0.0.1:{probe.getsockname()[1]}/"
     with pytest.raises(ClockUnavailable):
         RaceClock(graphql_url=url).now()
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
             instance=instance,
             cursor='{"listings": {}, "meetings_after": 7, "priced": {}}',
             resources={
                 "racing_com": RacingComResource(graphql_url=url),
                 "race_clock": RaceClock(graphql_url=url),
             },
-        )
+        ) as context,
+    ):
         result = new_meetings_sensor(context)
     assert "race clock unavailable" in result.skip_reason.skip_message
     assert result.cursor == '{"listings": {}, "meetings_after": 7, "priced": {}}'

@@ -19,12 +19,16 @@ from racing_platform_tests.worlds import RACE_MORNING
 SYDNEY = ZoneInfo("Australia/Sydney")
 
 
+def evaluate(schedule, instance: dg.DagsterInstance, at: datetime):
+    """One tick; the context is closed after it, as the daemon closes it."""
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=at) as context:
+        return schedule(context)
+
+
 def test_weekly_retrain_trains_the_version_whose_cutoff_is_the_scheduled_day():
     with dg.instance_for_test() as instance:
         monday = datetime(2026, 3, 9, 3, 0, tzinfo=SYDNEY)
-        request = weekly_retrain(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=monday)
-        )
+        request = evaluate(weekly_retrain, instance, monday)
     assert request.run_config == {"ops": {"win_model": {"config": {"cutoff": "2026-03-09"}}}}
     assert request.run_key == "retrain:2026-03-09"
 
@@ -60,8 +64,7 @@ def test_daily_sweep_requests_the_window_s_cells_missing_prices_or_results_once_
             materialize(instance, "predictions", str(cell.key))
             materialize(instance, "race_results", str(cell.key))
         scheduled = datetime.combine(today, datetime.min.time(), SYDNEY).replace(hour=5)
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
-        requests = daily_sweep(context)
+        requests = evaluate(daily_sweep, instance, scheduled)
 
     by_key = {r.run_key: r for r in requests}
     assert sorted(by_key) == [
@@ -89,9 +92,7 @@ def test_daily_sweep_requests_a_cell_whose_pricing_failed(automation_for, tiny_w
     assert status == {flemington.partition_key: dg.AssetPartitionStatus.FAILED}
 
     scheduled = datetime(2026, 3, 8, 5, 0, tzinfo=SYDNEY)
-    requests = daily_sweep(
-        dg.build_schedule_context(instance=auto.instance, scheduled_execution_time=scheduled)
-    )
+    requests = evaluate(daily_sweep, auto.instance, scheduled)
     priced = {r.partition_key for r in requests if r.run_key.startswith("sweep:2026-03-08:price:")}
     # The failed cell, and the cells never priced (Sandown, Rosehill).
     assert priced == {f"2026-03-07|{v}" for v in ("flemington", "rosehill-gardens", "sandown-hillside")}
@@ -108,9 +109,7 @@ def test_daily_day_sweep_lists_days_never_listed_and_closes_days_whose_cells_all
         materialize(instance, "race_results", str(done.key))
         materialize(instance, "daily_evaluation", closed.isoformat())
         scheduled = datetime.combine(today, datetime.min.time(), SYDNEY).replace(hour=5)
-        requests = daily_day_sweep(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
-        )
+        requests = evaluate(daily_day_sweep, instance, scheduled)
         by_key = {r.run_key: r for r in requests}
         assert sorted(by_key) == [f"sweep:{today}:close:{unclosed}", f"sweep:{today}:meetings:{never_listed}"]
         assert by_key[f"sweep:{today}:close:{unclosed}"].asset_selection == [
@@ -119,9 +118,7 @@ def test_daily_day_sweep_lists_days_never_listed_and_closes_days_whose_cells_all
 
         # A day with a cell whose results were never fetched is not closed (daily_sweep fetches them).
         listed(instance, unclosed, ["flemington", "rosehill-gardens", "sandown-hillside"])
-        requests = daily_day_sweep(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
-        )
+        requests = evaluate(daily_day_sweep, instance, scheduled)
         assert [r.run_key for r in requests] == [f"sweep:{today}:meetings:{never_listed}"]
 
         # Its target resolves to one job: every asset it requests shares the `date` partitions.

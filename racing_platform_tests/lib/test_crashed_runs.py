@@ -28,7 +28,8 @@ def test_the_sensor_fails_a_run_whose_worker_was_killed_and_frees_its_slot(proje
     run_id, pid = start_a_run_and_die()
     assert _claimed_by(project_instance) == {run_id}
 
-    skipped = dead_runs(dg.build_sensor_context(instance=project_instance))
+    with dg.build_sensor_context(instance=project_instance) as context:
+        skipped = dead_runs(context)
 
     assert (
         run_id in skipped.skip_message
